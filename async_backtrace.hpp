@@ -1,0 +1,1380 @@
+// ============================================================================
+// async_backtrace.hpp - a task dump for C++: every live task, suspended ones
+// included, printed as a tree of framed functions with their await sites.
+//
+// Version 0.1.0                                    SPDX-License-Identifier: MIT
+// Single header, C++17 (coroutine support: C++20). No dependencies.
+// ============================================================================
+//
+// CONTENTS
+//   1. Quick start           4. Persistent frames (callbacks)
+//   2. Macros                5. Event loops and executors
+//   3. Functions             6. Configuration switches
+//
+// 1. QUICK START
+//   Copy this file into your project, then:
+//
+//     #include "async_backtrace.hpp"
+//
+//     task<void> read_request(conn& c) {
+//       ABT_FRAMED();                          // frame named "read_request"
+//       co_await ABT_AWAIT(c.readable());      // the dump shows this line
+//     }
+//     task<void> session(conn& c) {
+//       ABT_FRAMED();
+//       co_await ABT_AWAIT(read_request(c));   // read_request nests under session
+//     }
+//     ...
+//     abt::dump();                             // prints the task tree to stderr
+//
+//   Output:
+//     ╼ session at server.cpp:7 suspended at server.cpp:8
+//       └╼ read_request at server.cpp:3 suspended at server.cpp:4
+//
+// 2. MACROS
+//   ABT_FRAMED();            Scope guard: a frame named after the enclosing
+//   ABT_FRAMED("name");      function (qualified, no return type or parameters),
+//                            or named "name". Put it at the top of a function or
+//                            coroutine body. Several per function are fine.
+//   co_await ABT_AWAIT(x);   Marks a suspension point of a framed coroutine. x
+//                            is any awaitable; the result is exactly x's result.
+//                            Every co_await in a framed coroutine must use it.
+//   ABT_SITE("name")         Makes an abt::site (a static name + file:line) for
+//                            a persistent frame or a wait description.
+//   ABT_REENTER(pframe);     Scope guard: re-enters the abt::persistent_frame
+//                            pframe inside a callback. Frames made inside attach
+//                            under it.
+//   ABT_WAITING(pframe, "what");  Records that pframe now waits for "what" at
+//                            this file:line; shown while no callback runs in it.
+//   ABT_WORK_ITEM();         Scope guard for event loops and executors: marks
+//                            one work item (one handler or coroutine resumption).
+//                            Optional; it makes attribution exact through
+//                            framework trampolines and catches misuse early.
+//
+// 3. FUNCTIONS (namespace abt)
+//   std::string taskdump_tree(bool wait_for_running_tasks = false);
+//       Every live task as a tree. A task running right now shows "[running]"
+//       instead of its frames, unless wait_for_running_tasks is true: then the
+//       dump waits (at most ABT_DUMP_WAIT_MS) for running tasks to suspend.
+//   void dump(std::FILE* out = stderr);     Prints taskdump_tree(false).
+//   std::vector<location> backtrace();      The logical chain from this
+//       thread's innermost active frame up to its task's root, innermost first.
+//   std::size_t task_count();               Number of live tasks (root frames).
+//   struct location { const char* function; const char* file; std::uint32_t line; };
+//
+// 4. PERSISTENT FRAMES (callback frameworks)
+//   A callback chain has no stack that lives across callbacks, so its frame
+//   lives in the operation's own state:
+//
+//     struct connection {
+//       abt::persistent_frame frame{ABT_SITE("connection")};
+//       void on_read(error_code ec, std::size_t n) {
+//         ABT_REENTER(frame);                  // frames made here nest under it
+//         ...
+//         ABT_WAITING(frame, "socket write");  // shown until the next callback
+//         async_write(..., [this](auto...) { on_write(); });
+//       }
+//     };
+//
+// 5. EVENT LOOPS AND EXECUTORS
+//   Put ABT_WORK_ITEM(); at the top of the code that runs one queued item.
+//   Without it everything still holds; with it, a child that the framework
+//   starts after its parent suspended (asio's awaitable pump does this) is
+//   attributed exactly, and a suspension that bypassed ABT_AWAIT is reported
+//   at the end of the work item instead of later.
+//
+// 6. CONFIGURATION (define before including; same value in every translation
+//    unit - a mismatch fails at link time, the values are part of the ABI name)
+//   ABT_ENABLED        1 (default) or 0. With 0 every macro expands to nothing
+//                      or to its plain argument; functions return empty results.
+//   ABT_DUMP_WAIT_MS   How long taskdump_tree(true) waits for running tasks
+//                      before it shows them as [running]. Default 1000.
+//                      (Need not match across translation units.)
+//
+// LIMITS, in short (the README has the full list)
+//   - A promise's await_transform sees ABT_AWAIT's wrapper, not the inner
+//     awaitable, so task types that restrict what they await (asio's
+//     awaitable) reject it.
+//   - Children that a join posts to a queue, instead of starting them inline
+//     or by symmetric transfer, are tasks of their own.
+//   - Misuse (a co_await that bypasses ABT_AWAIT in a framed coroutine) is
+//     found when the frame ends or at the end of a work item; it is reported
+//     with the frame's file:line and the process aborts.
+// ============================================================================
+
+#ifndef ABT_ASYNC_BACKTRACE_HPP
+#define ABT_ASYNC_BACKTRACE_HPP
+
+// ---------------------------------------------------------------------------
+// Version
+// ---------------------------------------------------------------------------
+#define ABT_VERSION_MAJOR 0
+#define ABT_VERSION_MINOR 1
+#define ABT_VERSION_PATCH 0
+#define ABT_VERSION (ABT_VERSION_MAJOR * 10000 + ABT_VERSION_MINOR * 100 + ABT_VERSION_PATCH)
+
+// ---------------------------------------------------------------------------
+// Compiler and feature detection
+// ---------------------------------------------------------------------------
+#if defined(_MSVC_LANG)
+#define ABT_DETAIL_CPLUSPLUS _MSVC_LANG
+#else
+#define ABT_DETAIL_CPLUSPLUS __cplusplus
+#endif
+
+#if ABT_DETAIL_CPLUSPLUS < 201703L
+#error "async_backtrace.hpp needs C++17 or later (coroutine support needs C++20): compile with -std=c++17 or -std=c++20"
+#endif
+
+#if defined(__cpp_impl_coroutine) && __cpp_impl_coroutine >= 201902L && ABT_DETAIL_CPLUSPLUS >= 202002L
+#define ABT_DETAIL_HAS_COROUTINES 1
+#else
+#define ABT_DETAIL_HAS_COROUTINES 0
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ABT_DETAIL_PRETTY_FUNCTION __PRETTY_FUNCTION__
+#elif defined(_MSC_VER)
+#define ABT_DETAIL_PRETTY_FUNCTION __FUNCSIG__
+#else
+#define ABT_DETAIL_PRETTY_FUNCTION __func__
+#endif
+
+#define ABT_DETAIL_CAT2(a, b) a##b
+#define ABT_DETAIL_CAT(a, b) ABT_DETAIL_CAT2(a, b)
+
+// ---------------------------------------------------------------------------
+// Configuration defaults
+// ---------------------------------------------------------------------------
+#ifndef ABT_ENABLED
+#define ABT_ENABLED 1
+#endif
+
+#ifndef ABT_DUMP_WAIT_MS
+#define ABT_DUMP_WAIT_MS 1000
+#endif
+
+// The inline namespace carries the version and every layout-changing switch,
+// so that two translation units built with different ABT_ENABLED fail to link
+// instead of silently breaking the one-definition rule.
+#if ABT_ENABLED
+#define ABT_DETAIL_ABI v0_1_0_enabled
+#else
+#define ABT_DETAIL_ABI v0_1_0_disabled
+#endif
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#if ABT_ENABLED
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+#endif
+
+#if ABT_DETAIL_HAS_COROUTINES
+#include <coroutine>
+#include <type_traits>
+#include <utility>
+#endif
+
+// ===========================================================================
+// Public API
+// ===========================================================================
+namespace abt {
+inline namespace ABT_DETAIL_ABI {
+
+/// One entry of a backtrace: a frame's name and where it was declared.
+struct location {
+    const char* function;
+    const char* file;
+    std::uint32_t line;
+};
+
+namespace detail {
+struct frame_site;
+}
+
+/// A static call-site record made by ABT_SITE("name"): names a persistent
+/// frame or a wait. Cheap to copy (one pointer).
+struct site {
+    const detail::frame_site* record;
+};
+
+/// Every live task as a tree (format in the README). Data-race free; may be
+/// called from any thread, including from inside a task.
+std::string taskdump_tree(bool wait_for_running_tasks = false);
+
+/// Prints taskdump_tree(false) to out.
+void dump(std::FILE* out = stderr);
+
+/// This thread's logical chain, innermost active frame first, up to the root
+/// of its task (for a lazy child: through the frames awaiting it). Empty when
+/// no frame is active on this thread.
+std::vector<location> backtrace();
+
+/// The number of live tasks (root frames).
+std::size_t task_count();
+
+/// A frame that lives in an operation's own state (a member of a connection
+/// object, say) so the operation shows in dumps while no callback runs.
+/// Re-enter it in each callback with ABT_REENTER(frame). Must outlive every
+/// ABT_REENTER scope on it. Not copyable, not movable.
+class persistent_frame;
+
+}  // namespace ABT_DETAIL_ABI
+}  // namespace abt
+
+#if !ABT_ENABLED
+// ===========================================================================
+// Disabled mode (ABT_ENABLED 0): no code, no cost; call sites stay valid.
+// ===========================================================================
+#define ABT_FRAMED(...) static_assert(true, "")
+#define ABT_AWAIT(...) (__VA_ARGS__)
+#define ABT_SITE(...) (::abt::site{nullptr})
+#define ABT_REENTER(pframe) static_assert(sizeof(pframe) > 0, "")
+#define ABT_WAITING(pframe, ...) static_cast<void>(sizeof(pframe))
+#define ABT_WORK_ITEM() static_assert(true, "")
+
+namespace abt {
+inline namespace ABT_DETAIL_ABI {
+class persistent_frame {
+public:
+    explicit persistent_frame(site) noexcept {}
+    persistent_frame(const persistent_frame&) = delete;
+    persistent_frame& operator=(const persistent_frame&) = delete;
+};
+inline std::string taskdump_tree(bool) { return std::string(); }
+inline void dump(std::FILE*) {}
+inline std::vector<location> backtrace() { return {}; }
+inline std::size_t task_count() { return 0; }
+}  // namespace ABT_DETAIL_ABI
+}  // namespace abt
+
+#else  // ABT_ENABLED
+// ===========================================================================
+// Macros (enabled mode)
+// ===========================================================================
+
+// ABT_FRAMED: a block-scope type alias, two static constexpr records and
+// one guard. The guard and records are named with __COUNTER__.
+//  - The alias abt_detail_frame_once_per_block carries the guard's nesting
+//    depth inside its function, found at compile time: a nested guard's alias
+//    is computed from the enclosing block's alias (its functional-cast form
+//    suppresses argument-dependent lookup); with no enclosing guard, the call
+//    finds abt::detail::abt_detail_frame_once_per_block by that lookup and
+//    gets depth 0. Aliases, unlike block-scope function declarations, also
+//    work inside g++ 12 coroutines. The price: one ABT_FRAMED per block (a
+//    second one in the same block is a "conflicting declaration" of the
+//    alias); open a brace scope for the next. The alias shadows the enclosing
+//    block's on purpose, so -Wshadow is silenced for that one line.
+//  - The name is the function name cleaned at compile time, or the literal.
+#define ABT_FRAMED(...) ABT_DETAIL_FRAMED(ABT_DETAIL_CAT(abt_detail_frame_, __COUNTER__), "" __VA_ARGS__)
+#define ABT_DETAIL_FRAMED(id, given_name)                                                                \
+    ABT_DETAIL_SHADOW_BEGIN                                                                              \
+    using abt_detail_frame_once_per_block = ::abt::detail::depth<                                        \
+        decltype(abt_detail_frame_once_per_block(::abt::detail::depth_query{}))::value + 1>;             \
+    ABT_DETAIL_SHADOW_END                                                                                \
+    static constexpr auto ABT_DETAIL_CAT(id, _name) =                                                    \
+        ::abt::detail::frame_name(ABT_DETAIL_PRETTY_FUNCTION, given_name);                               \
+    static constexpr ::abt::detail::frame_site ABT_DETAIL_CAT(id, _site){                                \
+        {ABT_DETAIL_CAT(id, _name).text, __FILE__, __LINE__},                                            \
+        ABT_DETAIL_PRETTY_FUNCTION,                                                                      \
+        abt_detail_frame_once_per_block::value};                                                         \
+    ::abt::detail::scope_frame id(&ABT_DETAIL_CAT(id, _site))
+
+#if defined(__clang__)
+#define ABT_DETAIL_SHADOW_BEGIN _Pragma("clang diagnostic push") _Pragma("clang diagnostic ignored \"-Wshadow\"")
+#define ABT_DETAIL_SHADOW_END _Pragma("clang diagnostic pop")
+#elif defined(__GNUC__)
+#define ABT_DETAIL_SHADOW_BEGIN _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wshadow\"")
+#define ABT_DETAIL_SHADOW_END _Pragma("GCC diagnostic pop")
+#else
+#define ABT_DETAIL_SHADOW_BEGIN
+#define ABT_DETAIL_SHADOW_END
+#endif
+
+// A pointer to a static record of this call site. The lambda gives the
+// expression a static; the function id is taken outside it, in the caller.
+#define ABT_DETAIL_STATIC_SITE(text)                                                        \
+    ([]() noexcept -> const ::abt::detail::frame_site* {                                   \
+        static constexpr ::abt::detail::frame_site abt_detail_site{                        \
+            {text, __FILE__, __LINE__}, nullptr, 0};                                       \
+        return &abt_detail_site;                                                           \
+    }())
+
+#define ABT_SITE(name) (::abt::site{ABT_DETAIL_STATIC_SITE("" name)})
+#define ABT_REENTER(pframe) \
+    ::abt::detail::reenter_scope ABT_DETAIL_CAT(abt_detail_reenter_, __COUNTER__)(pframe)
+#define ABT_WAITING(pframe, what) ((pframe).waiting_for(ABT_SITE(what)))
+#define ABT_WORK_ITEM() ::abt::detail::work_item_scope ABT_DETAIL_CAT(abt_detail_work_item_, __COUNTER__)
+
+#if ABT_DETAIL_HAS_COROUTINES
+#define ABT_AWAIT(...)                                                                    \
+    ::abt::detail::make_await_point(ABT_DETAIL_STATIC_SITE(""),                          \
+                                    ABT_DETAIL_PRETTY_FUNCTION, __VA_ARGS__)
+#else
+#define ABT_AWAIT(...) (__VA_ARGS__)
+#endif
+
+// ===========================================================================
+// Implementation
+// ===========================================================================
+namespace abt {
+inline namespace ABT_DETAIL_ABI {
+namespace detail {
+
+// ---------------------------------------------------------------------------
+// DESIGN
+//
+// Frames. Every ABT_FRAMED guard, every persistent_frame and the registry's
+// task list head is a `frame`: a pointer to its static site record, a logical
+// `parent`, and intrusive child/sibling links. A frame with no parent is a
+// root, i.e. a task; roots are the children of `registry::tasks`.
+//
+// Activations. An activation is one uninterrupted run of a coroutine body (or
+// a callback, or a plain call chain) on one thread. Its outermost frame is its
+// *top*; frames nested inside it in the same function invocation share its
+// fate. Nesting is exact, never a heuristic: each site knows at compile time
+// its nesting depth inside its function (see ABT_FRAMED), and a frame is
+// nested in its parent iff both sites have the same function id (address of
+// __PRETTY_FUNCTION__) and its depth is the parent's plus one. That tells a
+// guard nested in one coroutine from an eager coroutine started by a framed
+// function, and tells lambdas and recursion apart. The top's `resumer` is the
+// frame that was active on the thread before the activation began, restored
+// when it suspends or ends.
+//
+// Thread state. `this_thread.current` is null or the innermost frame that is
+// running on this thread right now (INVARIANT 1: it never points to a
+// suspended or destroyed frame). It is read and written by its own thread
+// only, so entering a nested frame is three plain stores and no lock.
+//
+// Published frames. A frame starts unpublished: only its own thread knows it,
+// through `current` and parent links. It is *published* (linked into its
+// parent's child list, under the registry lock) when another thread might
+// need it: when its activation suspends, when a dump is taken from inside it,
+// or at once for roots, persistent frames and children started from an
+// awaiting frame. INVARIANT 2: a published frame's parent is null or
+// published. INVARIANT 3: an unpublished frame is alive only within its own
+// thread's activation, and its parent outlives it. So while a task is
+// suspended its whole tree is published; while any of it runs, the dump shows
+// it as [running] instead of a tree that may miss unpublished frames.
+//
+// The registry lock (a spinlock) guards: the task list and every child list,
+// and of published frames: parent (once published), state, parked,
+// await_site, expected_handle, slot_owner, tentative; and every thread_slot.
+// It is never held while user code runs, so nothing serializes or deadlocks.
+// A dump holds it while it walks the forest, so a published frame cannot be
+// unlinked or freed under it: every frame unlinks itself under the lock
+// before its memory goes away.
+//
+// Running or suspended. Each published frame has a state. A task is running
+// iff some frame of its tree is in state running and not parked. A dumping
+// thread publishes its own chain and *parks* its running frames while it
+// dumps: they are stable (the thread is inside the dump), so they are printed
+// in full, and two dumps waiting from inside tasks never wait for each other.
+//
+// Handing over at a suspension (ABT_AWAIT). await_suspend publishes the
+// activation, marks its frames suspended and records the await site, then
+// arms the thread's *slot*: a pointer to the awaiting frame, valid under the
+// lock (the frame clears it, through `slot_owner`, when it resumes or dies;
+// the thread clears it when it moves on). A frame created while
+// `current == slot.resumer` attaches under the slot's frame:
+//   - inline: children started from inside the inner await_suspend (a join);
+//   - transfer: the coroutine that await_suspend returned (symmetric transfer
+//     to a lazy child). This link is *tentative* and single-use: at the
+//     child's first suspension, ABT_AWAIT compares its coroutine handle with
+//     the transferred one. Equal: confirmed. Different (an unframed coroutine
+//     sat in between): the frame moves under its resumer, or becomes a task
+//     of its own. A tentative link therefore exists only while its frame runs,
+//     and running frames are shown as [running].
+//   - trampoline: inside an ABT_WORK_ITEM, after await_suspend returned to
+//     the framework, the next frames the framework starts in that work item.
+// After await_suspend returns, ABT_AWAIT never touches the awaiting frame or
+// itself again (another thread may already have resumed or destroyed them),
+// except through the slot under the lock.
+//
+// Why each hard case is safe:
+//   - Interleaved tasks on one loop: each activation restores `current` to its
+//     resumer when it suspends, so the loop sees what it had before.
+//   - Resume, finish or destroy on another thread: resuming sets `current` on
+//     the resuming thread only; a frame destroyed while suspended is not any
+//     thread's `current` (INVARIANT 1) and unlinks itself under the lock.
+//   - Children outliving parents: a published frame that ends while it has
+//     children moves them to the task list (they become tasks) under the
+//     lock; unpublished frames have no published children (INVARIANT 2), and
+//     no unpublished child outlives its parent (INVARIANT 3). No parent
+//     pointer dangles.
+//   - Parallel children: frames of one task on several threads only share
+//     published frames, all changed under the lock, never during user code.
+//   - Exceptions: every change is undone by a destructor or a catch in
+//     ABT_AWAIT; ABT_AWAIT reactivates the frame when await_suspend throws.
+//   - Misuse: a frame that ends while it is not `current` and not suspended
+//     (its coroutine suspended through a bare co_await) is reported with its
+//     file:line before anything is touched, and the process aborts.
+// ---------------------------------------------------------------------------
+
+// ---- Compile-time names and depths ----------------------------------------
+
+/// The site record of one ABT_FRAMED, ABT_AWAIT or ABT_SITE: static storage.
+struct frame_site {
+    location where;           // name (or awaited expression), file, line
+    const char* function_id;  // &__PRETTY_FUNCTION__ of the enclosing function; null for ABT_SITE
+    unsigned depth;           // nesting level of an ABT_FRAMED in its function, 1 = outermost
+};
+
+struct depth_query {};
+/// A guard's nesting depth inside its function, as a type (see ABT_FRAMED).
+template <unsigned N>
+struct depth {
+    static constexpr unsigned value = N;
+    constexpr explicit depth(depth_query) noexcept {}
+};
+/// Found by argument-dependent lookup when no enclosing block has a guard.
+constexpr depth<0> abt_detail_frame_once_per_block(depth_query q) noexcept { return depth<0>(q); }
+
+template <std::size_t N>
+struct fixed_string {
+    char text[N];
+};
+
+constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+constexpr std::size_t literal_length(const char* s) {
+    std::size_t n = 0;
+    while (s[n] != '\0') ++n;
+    return n;
+}
+
+constexpr bool has_at(const char* s, std::size_t end, std::size_t i, const char* word) {
+    const std::size_t n = literal_length(word);
+    if (i + n > end) return false;
+    for (std::size_t k = 0; k < n; ++k)
+        if (s[i + k] != word[k]) return false;
+    return true;
+}
+
+/// Index of the `open` that matches the `close` at s[close_at], or npos.
+constexpr std::size_t matching_open(const char* s, std::size_t close_at, char open, char close) {
+    int level = 0;
+    for (std::size_t i = close_at + 1; i-- > 0;) {
+        if (s[i] == close) ++level;
+        if (s[i] == open && --level == 0) return i;
+    }
+    return npos;
+}
+
+/// Index just past the `close` that matches the `open` at s[open_at].
+constexpr std::size_t past_matching_close(const char* s, std::size_t end, std::size_t open_at, char open,
+                                          char close) {
+    int level = 0;
+    for (std::size_t i = open_at; i < end; ++i) {
+        if (s[i] == open) ++level;
+        if (s[i] == close && --level == 0) return i + 1;
+    }
+    return end;
+}
+
+/// End of the qualified name in a pretty function signature: drops template
+/// argument notes ("[with T = int]"), trailing qualifiers and the parameters.
+constexpr std::size_t qualified_name_end(const char* s, std::size_t end) {
+    if (end > 0 && s[end - 1] == ']') {
+        const std::size_t open = matching_open(s, end - 1, '[', ']');
+        if (open != npos && open > 0 && s[open - 1] == ' ') end = open - 1;
+    }
+    for (bool trimmed = true; trimmed;) {
+        trimmed = false;
+        const char* const qualifiers[] = {" const", " volatile", " noexcept", " &&", " &"};
+        for (const char* q : qualifiers) {
+            const std::size_t n = literal_length(q);
+            if (end >= n && has_at(s, end, end - n, q)) {
+                end -= n;
+                trimmed = true;
+            }
+        }
+    }
+    if (end > 0 && s[end - 1] == ')') {
+        const std::size_t open = matching_open(s, end - 1, '(', ')');
+        if (open != npos) end = open;
+    }
+    return end;
+}
+
+/// Start of the qualified name: just after the return type, i.e. after the
+/// last space outside any bracket (a conversion operator's space excepted).
+constexpr std::size_t qualified_name_start(const char* s, std::size_t end) {
+    std::size_t start = 0;
+    int level = 0;
+    for (std::size_t i = 0; i < end; ++i) {
+        const char c = s[i];
+        if (c == '(' || c == '<' || c == '[' || c == '{') ++level;
+        if ((c == ')' || c == '>' || c == ']' || c == '}') && level > 0) --level;
+        if (c == ' ' && level == 0 && !(i >= 8 && has_at(s, end, i - 8, "operator"))) start = i + 1;
+    }
+    return start;
+}
+
+/// "void app::session::read_loop(int)" -> "app::session::read_loop"; lambdas
+/// become "<lambda>" for g++ and clang++ alike.
+template <std::size_t N>
+constexpr fixed_string<N> clean_function_name(const char (&pretty)[N]) {
+    fixed_string<N> out{};
+    const char* s = pretty;
+    const std::size_t end = qualified_name_end(s, literal_length(s));
+    std::size_t o = 0;
+    for (std::size_t i = qualified_name_start(s, end); i < end && o + 1 < N;) {
+        if (has_at(s, end, i, "(anonymous class)::operator()") || has_at(s, end, i, "<lambda(") ||
+            has_at(s, end, i, "(lambda at ")) {
+            for (const char* w = "<lambda>"; *w != '\0' && o + 1 < N; ++w) out.text[o++] = *w;
+            if (s[i] == '<')
+                i = past_matching_close(s, end, i, '<', '>');
+            else if (has_at(s, end, i, "(lambda at "))
+                i = past_matching_close(s, end, i, '(', ')');
+            else
+                i += literal_length("(anonymous class)::operator()");
+            if (has_at(s, end, i, "::operator()")) i += literal_length("::operator()");
+        } else if (has_at(s, end, i, "operator()") || has_at(s, end, i, "(anonymous namespace)")) {
+            const std::size_t n = s[i] == 'o' ? literal_length("operator()") : literal_length("(anonymous namespace)");
+            for (std::size_t k = 0; k < n && o + 1 < N; ++k) out.text[o++] = s[i + k];
+            i += n;
+        } else if (s[i] == '(') {
+            i = past_matching_close(s, end, i, '(', ')');  // an enclosing function's parameters
+        } else {
+            out.text[o++] = s[i++];
+        }
+    }
+    out.text[o] = '\0';
+    return out;
+}
+
+template <std::size_t N, std::size_t M>
+constexpr fixed_string<(N > M ? N : M)> frame_name(const char (&pretty)[N], const char (&given)[M]) {
+    fixed_string<(N > M ? N : M)> out{};
+    if (M > 1) {
+        for (std::size_t i = 0; i < M; ++i) out.text[i] = given[i];
+    } else {
+        const fixed_string<N> cleaned = clean_function_name(pretty);
+        for (std::size_t i = 0; i < N; ++i) out.text[i] = cleaned.text[i];
+    }
+    return out;
+}
+
+// ---- Runtime data ---------------------------------------------------------
+
+enum class frame_state : unsigned char { running, suspended };
+enum class slot_kind : unsigned char { empty, inline_start, transfer, trampoline };
+
+struct slot_entry;
+
+struct frame {
+    // Set at construction, never changed.
+    const frame_site* site = nullptr;
+    // Owner thread only until published; under the lock after (roots and
+    // orphans are re-parented under the lock). Nested frames are never
+    // re-parented, so their owner may read it without the lock.
+    frame* parent = nullptr;
+    // Top of an activation: the frame that was `current` when it began. Read
+    // and written by the thread that runs the activation.
+    frame* resumer = nullptr;
+    // Written under the lock by the owner thread only; the owner reads it
+    // without the lock, everyone else under it.
+    bool published = false;
+    bool is_top = false;  // made as a root or from a slot: always an activation top
+
+    // ---- guarded by the registry lock ----
+    bool tentative = false;      // parent link not confirmed yet (symmetric transfer)
+    bool parked = false;         // running, but its thread is inside a dump
+    frame_state state = frame_state::running;
+    unsigned entries = 0;        // persistent frames: callbacks running inside it
+    const frame_site* await_site = nullptr;  // where it is suspended (innermost frame only)
+    const void* expected_handle = nullptr;   // tentative: the handle transferred to
+    slot_entry* slot_owner = nullptr;        // the hand-over entry that points at this frame
+    frame* first_child = nullptr;
+    frame* last_child = nullptr;
+    frame* prev_sibling = nullptr;
+    frame* next_sibling = nullptr;
+};
+
+/// A test-and-test-and-set lock. Critical sections are short except dumps,
+/// so waiters spin briefly, then yield.
+class spinlock {
+public:
+    void lock() noexcept {
+        for (unsigned spins = 0;; ++spins) {
+            // acquire: pairs with unlock's release; publishes the guarded data.
+            if (!locked_.exchange(true, std::memory_order_acquire)) return;
+            while (locked_.load(std::memory_order_relaxed)) {
+                if (++spins > 64) std::this_thread::yield();
+            }
+        }
+    }
+    void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+private:
+    std::atomic<bool> locked_{false};
+};
+
+class lock_guard {
+public:
+    explicit lock_guard(spinlock& l) noexcept : lock_(l) { lock_.lock(); }
+    ~lock_guard() { lock_.unlock(); }
+    lock_guard(const lock_guard&) = delete;
+    lock_guard& operator=(const lock_guard&) = delete;
+
+private:
+    spinlock& lock_;
+};
+
+struct registry {
+    spinlock lock;             // guards everything below and every published frame's links
+    frame tasks;               // sentinel: its children are the roots, oldest first
+    std::size_t task_count = 0;
+};
+/// One per program: an inline variable, constant-initialized.
+inline registry the_registry;
+
+/// Per-thread state read on every frame event. Trivially destructible, so
+/// access needs no TLS guard. Only its own thread reads or writes it.
+struct thread_state {
+    frame* current = nullptr;  // INVARIANT 1: null or the innermost frame running here
+    bool slot_armed = false;   // this thread's slot may point at a frame (may be stale-true)
+    bool in_work_item = false; // inside an ABT_WORK_ITEM scope
+};
+inline thread_local thread_state this_thread;
+
+/// One hand-over point (see DESIGN): a suspending frame offers itself as the
+/// parent of the frames started next on this thread. Guarded by the registry
+/// lock; the target kills the entry, through frame::slot_owner, when it
+/// resumes or dies, so a live entry's target is always alive.
+struct slot_entry {
+    frame* target = nullptr;   // null: a dead entry
+    frame* resumer = nullptr;  // the entry applies while this_thread.current == resumer
+    const void* expected_handle = nullptr;  // transfer: the coroutine handed control to
+    std::uint64_t serial = 0;               // tells a suspension its own entry again
+    slot_kind kind = slot_kind::empty;
+};
+
+/// This thread's hand-over points, a stack: a suspension inside another's
+/// await_suspend (a join starting its children inline) pushes above it and
+/// pops when it is done, so the join's entry applies again to the next child.
+/// Guarded by the registry lock; only its own thread pushes and pops, other
+/// threads only kill entries.
+struct thread_slots {
+    static constexpr unsigned capacity = 16;
+    slot_entry entries[capacity];
+    unsigned size = 0;
+    std::uint64_t last_serial = 0;
+    thread_slots() = default;
+    thread_slots(const thread_slots&) = delete;
+    thread_slots& operator=(const thread_slots&) = delete;
+    ~thread_slots();
+};
+
+inline thread_slots& this_thread_slots() {
+    // A separate thread_local, touched only on slow paths, so that its
+    // destructor (thread exit kills its entries) costs the hot path nothing.
+    static thread_local thread_slots slots;
+    return slots;
+}
+
+[[noreturn]] inline void report_misuse(const frame* f, const char* what, const char* fix) {
+    std::fprintf(stderr,
+                 "async_backtrace: error: frame '%s' at %s:%u %s.\n"
+                 "async_backtrace: fix: %s\n",
+                 f->site->where.function, f->site->where.file, static_cast<unsigned>(f->site->where.line), what,
+                 fix);
+    std::fflush(stderr);
+    std::abort();
+}
+
+// ---- Operations under the registry lock (names start with locked_) --------
+
+inline frame* list_head_of(frame* parent) { return parent != nullptr ? parent : &the_registry.tasks; }
+
+inline void locked_link(frame* f, frame* parent) {
+    frame* head = list_head_of(parent);
+    f->parent = parent;
+    f->prev_sibling = head->last_child;
+    f->next_sibling = nullptr;
+    if (head->last_child != nullptr)
+        head->last_child->next_sibling = f;
+    else
+        head->first_child = f;
+    head->last_child = f;
+    if (parent == nullptr) ++the_registry.task_count;
+}
+
+inline void locked_unlink(frame* f) {
+    frame* head = list_head_of(f->parent);
+    if (f->prev_sibling != nullptr)
+        f->prev_sibling->next_sibling = f->next_sibling;
+    else
+        head->first_child = f->next_sibling;
+    if (f->next_sibling != nullptr)
+        f->next_sibling->prev_sibling = f->prev_sibling;
+    else
+        head->last_child = f->prev_sibling;
+    f->prev_sibling = f->next_sibling = nullptr;
+    if (f->parent == nullptr) --the_registry.task_count;
+}
+
+/// Moves f (and its subtree) under new_parent, or to the task list.
+inline void locked_move(frame* f, frame* new_parent) {
+    locked_unlink(f);
+    f->tentative = false;
+    locked_link(f, new_parent);
+}
+
+/// Links f and its unpublished ancestors (INVARIANT 2). Only f's own thread
+/// calls this, for its own running chain.
+inline void locked_publish_chain(frame* f) {
+    for (; f != nullptr && !f->published; f = f->parent) {
+        f->published = true;
+        locked_link(f, f->parent);
+    }
+}
+
+inline void locked_kill(slot_entry& e) {
+    if (e.target != nullptr) e.target->slot_owner = nullptr;
+    e.target = nullptr;
+    e.kind = slot_kind::empty;
+}
+
+inline void locked_release_slot_of(frame* f) {
+    if (f->slot_owner != nullptr) locked_kill(*f->slot_owner);
+}
+
+/// Drops dead entries from the top of this thread's stack.
+inline void locked_pop_dead(thread_slots& slots) {
+    while (slots.size > 0 && slots.entries[slots.size - 1].target == nullptr) --slots.size;
+    if (slots.size == 0) this_thread.slot_armed = false;
+}
+
+inline void locked_pop_to(thread_slots& slots, unsigned size) {
+    while (slots.size > size) locked_kill(slots.entries[--slots.size]);
+    locked_pop_dead(slots);
+}
+
+/// The live entry on top of this thread's stack, if it applies to `cur`.
+inline slot_entry* locked_applicable_entry(frame* cur) {
+    if (!this_thread.slot_armed) return nullptr;
+    thread_slots& slots = this_thread_slots();
+    locked_pop_dead(slots);
+    if (slots.size == 0) return nullptr;
+    slot_entry* e = &slots.entries[slots.size - 1];
+    return e->resumer == cur ? e : nullptr;
+}
+
+/// Pushes an inline_start entry for `target`; returns its serial, or 0 when
+/// the stack is full (then nothing is handed over: new frames become tasks
+/// of their own, which is never wrong).
+inline std::uint64_t locked_push(frame* target, frame* resumer) {
+    thread_slots& slots = this_thread_slots();
+    locked_release_slot_of(target);
+    locked_pop_dead(slots);
+    if (slots.size == thread_slots::capacity) return 0;
+    slot_entry& e = slots.entries[slots.size++];
+    e = slot_entry{target, resumer, nullptr, ++slots.last_serial, slot_kind::inline_start};
+    target->slot_owner = &e;
+    this_thread.slot_armed = true;
+    return e.serial;
+}
+
+/// A frame that ends: its children become tasks, then it leaves its list.
+inline void locked_retire(frame* f) {
+    while (f->first_child != nullptr) locked_move(f->first_child, nullptr);
+    locked_release_slot_of(f);
+    locked_unlink(f);
+}
+
+inline thread_slots::~thread_slots() {
+    if (size == 0) return;
+    lock_guard guard(the_registry.lock);
+    while (size > 0) locked_kill(entries[--size]);
+}
+
+/// True when f is nested in its parent inside one function invocation.
+inline bool nested_in_parent(const frame* f) {
+    const frame* p = f->parent;
+    return !f->is_top && p != nullptr && p->site->function_id != nullptr &&
+           p->site->function_id == f->site->function_id && p->site->depth + 1 == f->site->depth;
+}
+
+inline frame* activation_top(frame* f) {
+    while (nested_in_parent(f)) f = f->parent;
+    return f;
+}
+
+inline void locked_set_state(frame* innermost, frame* top, frame_state s) {
+    for (frame* f = innermost;; f = f->parent) {
+        f->state = s;
+        if (f == top) break;
+    }
+}
+
+// ---- Frame lifetime ---------------------------------------------------------
+
+enum class attach_mode { scope, persistent };
+
+/// Slow path of frame creation: no running frame on this thread, a slot may
+/// apply, or the frame must be published at once (persistent frames, which
+/// start idle and never take a tentative parent).
+inline void attach_frame_slow(frame* f, attach_mode mode) {
+    thread_state& ts = this_thread;
+    frame* cur = ts.current;
+    const bool publish_now = mode == attach_mode::persistent;
+    lock_guard guard(the_registry.lock);
+    slot_entry* slot = locked_applicable_entry(cur);
+    if (publish_now) {
+        f->state = frame_state::suspended;
+        if (slot != nullptr && slot->kind == slot_kind::transfer) slot = nullptr;
+    }
+    f->resumer = cur;
+    if (slot != nullptr) {
+        f->is_top = true;
+        f->published = true;
+        locked_link(f, slot->target);
+        if (slot->kind == slot_kind::transfer) {  // single use; confirmed at the first suspension
+            f->tentative = true;
+            f->expected_handle = slot->expected_handle;
+            locked_kill(*slot);
+            locked_pop_dead(this_thread_slots());
+        }
+    } else if (cur != nullptr) {
+        f->parent = cur;
+        if (publish_now) {
+            locked_publish_chain(cur);
+            f->published = true;
+            locked_link(f, cur);
+        }
+    } else {
+        f->is_top = true;
+        f->published = true;
+        locked_link(f, nullptr);
+    }
+}
+
+inline void enter_frame(frame* f) {
+    thread_state& ts = this_thread;
+    if (ts.current != nullptr && !ts.slot_armed) {  // hot path: a nested frame, plain stores
+        f->parent = ts.current;
+        f->resumer = ts.current;
+    } else {
+        attach_frame_slow(f, attach_mode::scope);
+    }
+    ts.current = f;
+}
+
+/// Slow path of a frame that ends while current: it was published, or this
+/// thread's slot refers to it as the resumer.
+inline void leave_frame_slow(frame* f) {
+    thread_state& ts = this_thread;
+    lock_guard guard(the_registry.lock);
+    if (ts.slot_armed) {  // entries that apply while f is current can never apply again
+        thread_slots& slots = this_thread_slots();
+        for (unsigned i = 0; i < slots.size; ++i)
+            if (slots.entries[i].resumer == f) locked_kill(slots.entries[i]);
+        locked_pop_dead(slots);
+    }
+    if (f->published) locked_retire(f);
+}
+
+/// A frame destroyed while it is not this thread's current frame: legal only
+/// when it is suspended (a coroutine destroyed at an ABT_AWAIT, on any thread).
+inline void destroy_inactive_frame(frame* f) {
+    {
+        lock_guard guard(the_registry.lock);
+        if (f->published && f->state == frame_state::suspended) {
+            locked_retire(f);
+            return;
+        }
+    }
+    report_misuse(f,
+                  "ended while it was not the innermost active frame on this thread; its coroutine was "
+                  "suspended or resumed by a co_await that bypassed ABT_AWAIT, or a nested frame was left "
+                  "out of order",
+                  "wrap every co_await in a framed coroutine: co_await ABT_AWAIT(expr);");
+}
+
+inline void leave_frame(frame* f) {
+    thread_state& ts = this_thread;
+    if (ts.current != f) {
+        destroy_inactive_frame(f);
+        return;
+    }
+    ts.current = f->resumer;
+    if (f->published || ts.slot_armed) leave_frame_slow(f);
+}
+
+/// The guard behind ABT_FRAMED.
+class scope_frame {
+public:
+    explicit scope_frame(const frame_site* s) noexcept {
+        frame_.site = s;
+        enter_frame(&frame_);
+    }
+    ~scope_frame() { leave_frame(&frame_); }
+    scope_frame(const scope_frame&) = delete;
+    scope_frame& operator=(const scope_frame&) = delete;
+
+private:
+    frame frame_;
+};
+
+// ---- Suspension and resumption (used by ABT_AWAIT) -------------------------
+
+/// What ABT_AWAIT keeps across a suspension. After await_suspend returned,
+/// only `resumer` may be used without the lock; `innermost` is compared with
+/// the slot's target under the lock, never dereferenced otherwise.
+struct suspension {
+    frame* innermost = nullptr;
+    frame* top = nullptr;
+    frame* resumer = nullptr;
+    std::uint64_t slot_serial = 0;
+};
+
+/// Marks the running activation suspended at `at`. Returns an empty
+/// suspension when the innermost frame is not in the awaiting function (an
+/// unframed coroutine using ABT_AWAIT): then nothing changes.
+inline suspension begin_suspend(const frame_site* at, const char* function_id, const void* handle) {
+    thread_state& ts = this_thread;
+    frame* cur = ts.current;
+    suspension s;
+    if (cur == nullptr || cur->site->function_id != function_id) return s;
+    s.innermost = cur;
+    {
+        // Under the lock: a top's parent may be re-parented by another thread.
+        lock_guard guard(the_registry.lock);
+        frame* top = s.top = activation_top(cur);
+        top->is_top = true;
+        if (top->tentative) {
+            if (top->expected_handle == handle) {
+                top->tentative = false;  // confirmed: it is the coroutine its parent transferred to
+            } else {
+                // An unframed coroutine sat in between. The frame belongs to an
+                // enclosing hand-over still open here (a join), or to its
+                // resumer, or is a task of its own.
+                slot_entry* e = locked_applicable_entry(top->resumer);
+                if (e != nullptr && e->kind != slot_kind::transfer) {
+                    locked_move(top, e->target);
+                } else {
+                    if (top->resumer != nullptr) locked_publish_chain(top->resumer);
+                    locked_move(top, top->resumer);
+                }
+            }
+        }
+        locked_publish_chain(cur);
+        locked_set_state(cur, top, frame_state::suspended);
+        cur->await_site = at;
+        s.resumer = top->resumer;
+        s.slot_serial = locked_push(cur, s.resumer);
+    }
+    ts.current = s.resumer;
+    return s;
+}
+
+enum class suspend_outcome { suspended, transferred, not_suspended };
+
+/// After the inner await_suspend returned: decides what the slot becomes.
+inline void end_suspend(const suspension& s, suspend_outcome outcome, const void* next_handle) {
+    lock_guard guard(the_registry.lock);
+    thread_slots& slots = this_thread_slots();
+    unsigned index = slots.size;
+    while (index > 0 && slots.entries[index - 1].serial != s.slot_serial) --index;
+    if (index == 0 || slots.entries[index - 1].target != s.innermost) {  // killed meanwhile
+        locked_pop_dead(slots);
+        return;
+    }
+    locked_pop_to(slots, index);  // entries of suspensions nested in ours are done
+    slot_entry& e = slots.entries[index - 1];
+    if (outcome == suspend_outcome::transferred) {
+        e.kind = slot_kind::transfer;
+        e.expected_handle = next_handle;
+    } else if (outcome == suspend_outcome::suspended && this_thread.in_work_item) {
+        e.kind = slot_kind::trampoline;
+    } else {
+        locked_pop_to(slots, index - 1);
+    }
+}
+
+/// The activation runs again, on this thread.
+inline void resume_activation(const suspension& s) {
+    thread_state& ts = this_thread;
+    {
+        lock_guard guard(the_registry.lock);
+        locked_release_slot_of(s.innermost);
+        locked_set_state(s.innermost, s.top, frame_state::running);
+        s.innermost->await_site = nullptr;
+        s.top->resumer = ts.current;
+    }
+    ts.current = s.innermost;
+}
+
+// ---- ABT_AWAIT --------------------------------------------------------------
+#if ABT_DETAIL_HAS_COROUTINES
+
+template <int N>
+struct priority : priority<N - 1> {};
+template <>
+struct priority<0> {};
+
+template <class A>
+auto get_awaiter(A&& a, priority<2>) -> decltype(static_cast<A&&>(a).operator co_await()) {
+    return static_cast<A&&>(a).operator co_await();
+}
+template <class A>
+auto get_awaiter(A&& a, priority<1>) -> decltype(operator co_await(static_cast<A&&>(a))) {
+    return operator co_await(static_cast<A&&>(a));
+}
+template <class A>
+A&& get_awaiter(A&& a, priority<0>) {
+    return static_cast<A&&>(a);
+}
+
+/// The awaiter made by ABT_AWAIT. It lives in the coroutine frame for the
+/// whole suspension; the inner awaiter is held by value when operator
+/// co_await made one, by reference when the awaitable is its own awaiter.
+template <class Awaitable>
+class await_point {
+public:
+    using awaiter_type = decltype(get_awaiter(std::declval<Awaitable>(), priority<2>{}));
+
+    await_point(const frame_site* at, const char* function_id, Awaitable&& a)
+        : inner_(get_awaiter(static_cast<Awaitable&&>(a), priority<2>{})), at_(at), function_id_(function_id) {}
+    await_point(const await_point&) = delete;
+    await_point& operator=(const await_point&) = delete;
+
+    bool await_ready() { return inner_.await_ready(); }
+
+    template <class Promise>
+    auto await_suspend(std::coroutine_handle<Promise> h)
+        -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
+        using result = decltype(inner_.await_suspend(h));
+        suspended_ = begin_suspend(at_, function_id_, h.address());
+        const suspension s = suspended_;  // a copy: *this may be gone once inner_ returned
+        if (s.innermost == nullptr) return inner_.await_suspend(h);
+        if constexpr (std::is_void_v<result>) {
+            call_inner(s, h);
+            end_suspend(s, suspend_outcome::suspended, nullptr);
+        } else if constexpr (std::is_same_v<result, bool>) {
+            const bool suspended = call_inner(s, h);
+            end_suspend(s, suspended ? suspend_outcome::suspended : suspend_outcome::not_suspended, nullptr);
+            return suspended;
+        } else {
+            auto next = call_inner(s, h);
+            const void* to = next.address();
+            end_suspend(s,
+                        to == std::noop_coroutine().address() ? suspend_outcome::suspended
+                        : to == h.address()                   ? suspend_outcome::not_suspended
+                                                              : suspend_outcome::transferred,
+                        to);
+            return next;
+        }
+    }
+
+    decltype(auto) await_resume() {
+        if (suspended_.innermost != nullptr) {
+            resume_activation(suspended_);
+            suspended_ = suspension{};
+        }
+        return inner_.await_resume();
+    }
+
+private:
+    template <class Handle>
+    decltype(auto) call_inner(const suspension& s, Handle h) {
+        try {
+            return inner_.await_suspend(h);
+        } catch (...) {  // the coroutine counts as resumed: make its frames active again
+            end_suspend(s, suspend_outcome::not_suspended, nullptr);
+            resume_activation(s);
+            throw;
+        }
+    }
+
+    awaiter_type inner_;
+    const frame_site* at_;
+    const char* function_id_;
+    suspension suspended_;
+};
+
+template <class Awaitable>
+await_point<Awaitable> make_await_point(const frame_site* at, const char* function_id, Awaitable&& a) {
+    return await_point<Awaitable>(at, function_id, static_cast<Awaitable&&>(a));
+}
+
+#endif  // ABT_DETAIL_HAS_COROUTINES
+
+// ---- Work items -------------------------------------------------------------
+
+/// ABT_WORK_ITEM: isolates one work item of an event loop or executor.
+class work_item_scope {
+public:
+    work_item_scope() noexcept : saved_(this_thread) {
+        clear_slot();
+        this_thread.current = nullptr;
+        this_thread.in_work_item = true;
+    }
+    ~work_item_scope() {
+        if (this_thread.current != nullptr)
+            report_misuse(this_thread.current,
+                          "was still active when its work item ended; its coroutine suspended through a "
+                          "co_await that bypassed ABT_AWAIT",
+                          "wrap every co_await in a framed coroutine: co_await ABT_AWAIT(expr);");
+        clear_slot();
+        this_thread = thread_state{saved_.current, false, saved_.in_work_item};
+    }
+    work_item_scope(const work_item_scope&) = delete;
+    work_item_scope& operator=(const work_item_scope&) = delete;
+
+private:
+    static void clear_slot() {
+        if (!this_thread.slot_armed) return;
+        lock_guard guard(the_registry.lock);
+        locked_pop_to(this_thread_slots(), 0);
+    }
+    thread_state saved_;
+};
+
+// ---- Dumps ------------------------------------------------------------------
+
+struct dump_writer {
+    std::string out;
+
+    void frame_line(const std::string& prefix, const char* connector, const frame* f) {
+        out += prefix;
+        out += connector;
+        out += "\xE2\x95\xBC ";  // ╼
+        const location& w = f->site->where;
+        out += w.function;
+        out += " at ";
+        append_place(w);
+        if (f->state == frame_state::running) {
+            out += " [running]";
+        } else if (f->await_site != nullptr) {
+            out += " suspended at ";
+            append_place(f->await_site->where);
+            if (f->await_site->function_id == nullptr && f->await_site->where.function[0] != '\0') {
+                out += " (";
+                out += f->await_site->where.function;
+                out += ')';
+            }
+        }
+        out += '\n';
+    }
+
+    void note_line(const std::string& prefix, const char* connector, const char* text) {
+        out += prefix;
+        out += connector;
+        out += "\xE2\x94\x88 ";  // ┈
+        out += text;
+        out += '\n';
+    }
+
+    void append_place(const location& w) {
+        out += w.file;
+        out += ':';
+        out += std::to_string(w.line);
+    }
+};
+
+// Connectors: "├" and "└" then "╼"; continuation "│  " or "   ".
+constexpr const char* tee = "\xE2\x94\x9C";       // ├
+constexpr const char* corner = "\xE2\x94\x94";    // └
+constexpr const char* pipe_cont = "\xE2\x94\x82  ";  // │ + two spaces
+
+class reenter_scope;
+
+inline bool locked_has_unparked_running(const frame* f) {
+    if (f->state == frame_state::running && !f->parked) return true;
+    for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling)
+        if (locked_has_unparked_running(c)) return true;
+    return false;
+}
+
+inline bool locked_any_task_running() {
+    for (const frame* t = the_registry.tasks.first_child; t != nullptr; t = t->next_sibling)
+        if (locked_has_unparked_running(t)) return true;
+    return false;
+}
+
+inline void locked_write_subtree(dump_writer& w, const frame* f, const std::string& prefix, bool last) {
+    w.frame_line(prefix, last ? corner : tee, f);
+    const std::string child_prefix = prefix + (last ? "   " : pipe_cont);
+    for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling)
+        locked_write_subtree(w, c, child_prefix, c->next_sibling == nullptr);
+}
+
+inline void locked_write_task(dump_writer& w, const frame* root) {
+    w.frame_line("", "", root);
+    for (const frame* c = root->first_child; c != nullptr; c = c->next_sibling)
+        locked_write_subtree(w, c, "  ", c->next_sibling == nullptr);
+}
+
+/// Writes the path from the root down to this thread's innermost frame, then
+/// a note (the root's last child) that the task's other frames are running.
+inline void locked_write_own_chain(dump_writer& w, const std::vector<const frame*>& chain_root_first) {
+    w.frame_line("", "", chain_root_first.front());
+    std::string prefix = "  ";
+    for (std::size_t i = 1; i < chain_root_first.size(); ++i) {
+        w.frame_line(prefix, i == 1 ? tee : corner, chain_root_first[i]);
+        prefix += i == 1 ? pipe_cont : "   ";
+    }
+    w.note_line("  ", corner, "[running: other frames of this task are not shown]");
+}
+
+/// Frames running on this thread: the innermost chain and, through each
+/// activation's resumer, the activations below it on the same stack (a
+/// nested frame's resumer is its parent). Stops at a persistent frame, whose
+/// entries do not record what was current before them.
+template <class Visit>
+void for_each_running_on_this_thread(Visit visit) {
+    for (frame* f = this_thread.current; f != nullptr; f = f->resumer) {
+        visit(f);
+        if (f->site->function_id == nullptr) break;
+    }
+}
+
+inline std::string taskdump(bool wait_for_running_tasks) {
+    dump_writer w;
+    registry& r = the_registry;
+    frame* own = this_thread.current;
+    lock_guard guard(r.lock);
+    // Make this thread's frames visible and stable for the length of the dump.
+    std::vector<frame*> parked;
+    if (own != nullptr) {
+        locked_publish_chain(own);
+        for_each_running_on_this_thread([&](frame* f) {
+            locked_publish_chain(f);
+            if (f->state == frame_state::running && !f->parked) {
+                f->parked = true;
+                parked.push_back(f);
+            }
+        });
+    }
+    if (wait_for_running_tasks) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ABT_DUMP_WAIT_MS);
+        while (locked_any_task_running() && std::chrono::steady_clock::now() < deadline) {
+            r.lock.unlock();
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+            r.lock.lock();
+        }
+    }
+    const frame* own_root = own;
+    while (own_root != nullptr && own_root->parent != nullptr) own_root = own_root->parent;
+    for (const frame* t = r.tasks.first_child; t != nullptr; t = t->next_sibling) {
+        if (!locked_has_unparked_running(t)) {
+            locked_write_task(w, t);
+        } else if (t == own_root) {
+            std::vector<const frame*> chain;
+            for (const frame* f = own; f != nullptr; f = f->parent) chain.insert(chain.begin(), f);
+            locked_write_own_chain(w, chain);
+        } else {
+            w.frame_line("", "", t);
+            w.note_line("  ", corner, "[running]");
+        }
+    }
+    for (frame* f : parked) f->parked = false;
+    return std::move(w.out);
+}
+
+}  // namespace detail
+
+// ---- Public API definitions -----------------------------------------------
+
+class persistent_frame {
+public:
+    /// Attaches under the frame running on this thread, if any; otherwise it
+    /// is a task of its own. Shown as idle until entered.
+    explicit persistent_frame(site s) {
+        frame_.site = s.record;
+        detail::attach_frame_slow(&frame_, detail::attach_mode::persistent);
+    }
+    ~persistent_frame() {
+        detail::lock_guard guard(detail::the_registry.lock);
+        if (frame_.entries != 0)
+            detail::report_misuse(&frame_, "was destroyed while a callback was inside it (ABT_REENTER)",
+                                  "keep the persistent_frame alive until every ABT_REENTER scope on it ended, "
+                                  "e.g. hold the owning object by shared_ptr in its handlers");
+        detail::locked_retire(&frame_);
+    }
+    persistent_frame(const persistent_frame&) = delete;
+    persistent_frame& operator=(const persistent_frame&) = delete;
+
+    /// Records what the operation waits for; ABT_WAITING(frame, "what") adds
+    /// the call site. Shown while no callback runs inside the frame.
+    void waiting_for(site what) {
+        detail::lock_guard guard(detail::the_registry.lock);
+        frame_.await_site = what.record;
+    }
+
+private:
+    friend class detail::reenter_scope;
+    detail::frame frame_;
+};
+
+namespace detail {
+
+/// ABT_REENTER: makes a persistent frame the current frame for a callback.
+class reenter_scope {
+public:
+    explicit reenter_scope(persistent_frame& p) : frame_(&p.frame_), saved_(this_thread.current) {
+        {
+            lock_guard guard(the_registry.lock);
+            if (frame_->entries++ == 0) frame_->state = frame_state::running;
+        }
+        this_thread.current = frame_;
+    }
+    ~reenter_scope() {
+        if (this_thread.current != frame_)
+            report_misuse(this_thread.current != nullptr ? this_thread.current : frame_,
+                          "was still active when the callback that re-entered its persistent frame returned; "
+                          "a coroutine suspended through a co_await that bypassed ABT_AWAIT",
+                          "wrap every co_await in a framed coroutine: co_await ABT_AWAIT(expr);");
+        {
+            lock_guard guard(the_registry.lock);
+            if (--frame_->entries == 0) frame_->state = frame_state::suspended;
+        }
+        this_thread.current = saved_;
+    }
+    reenter_scope(const reenter_scope&) = delete;
+    reenter_scope& operator=(const reenter_scope&) = delete;
+
+private:
+    frame* frame_;
+    frame* saved_;
+};
+
+}  // namespace detail
+
+inline std::string taskdump_tree(bool wait_for_running_tasks) { return detail::taskdump(wait_for_running_tasks); }
+
+inline void dump(std::FILE* out) {
+    const std::string text = taskdump_tree(false);
+    std::fwrite(text.data(), 1, text.size(), out);
+    std::fflush(out);
+}
+
+inline std::vector<location> backtrace() {
+    std::vector<location> chain;
+    const detail::frame* f = detail::this_thread.current;
+    if (f == nullptr) return chain;
+    detail::lock_guard guard(detail::the_registry.lock);
+    for (; f != nullptr; f = f->parent) chain.push_back(f->site->where);
+    return chain;
+}
+
+inline std::size_t task_count() {
+    detail::lock_guard guard(detail::the_registry.lock);
+    return detail::the_registry.task_count;
+}
+
+}  // namespace ABT_DETAIL_ABI
+}  // namespace abt
+
+#endif  // ABT_ENABLED
+#endif  // ABT_ASYNC_BACKTRACE_HPP

@@ -1,0 +1,50 @@
+// Helpers shared by the test files.
+#ifndef ABT_TESTS_HELPERS_HPP
+#define ABT_TESTS_HELPERS_HPP
+
+#include "../async_backtrace.hpp"
+
+#include <cstddef>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace testing {
+
+/// The names of this thread's backtrace, innermost first.
+inline std::vector<std::string> backtrace_names() {
+    std::vector<std::string> names;
+    for (const abt::location& l : abt::backtrace()) names.emplace_back(l.function);
+    return names;
+}
+
+inline std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+}
+
+inline std::size_t count_of(const std::string& text, const std::string& needle) {
+    std::size_t n = 0;
+    for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
+    return n;
+}
+
+/// "file:line" of a place in this test suite.
+inline std::string place(const char* file, unsigned line) { return std::string(file) + ":" + std::to_string(line); }
+
+/// The character column (code points, not bytes) of the first "╼" in line.
+inline std::size_t column_of_frame_mark(const std::string& line) {
+    std::size_t column = 0;
+    for (std::size_t i = 0; i < line.size(); ++column) {
+        if (line.compare(i, 3, "\xE2\x95\xBC") == 0) return column;
+        const unsigned char c = static_cast<unsigned char>(line[i]);
+        i += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    }
+    return std::string::npos;
+}
+
+}  // namespace testing
+
+#endif
