@@ -515,13 +515,17 @@ constexpr std::size_t qualified_name_start(const char* s, std::size_t end) {
         if ((c == ')' || c == '>' || c == ']' || c == '}') && level > 0) --level;
         if (c == ' ' && level == 0 && !(i >= 8 && has_at(s, end, i - 8, "operator"))) start = i + 1;
     }
+    while (start < end && (s[start] == '*' || s[start] == '&')) ++start;  // clang: "const char *f()"
     return start;
 }
 
 /// "void app::session::read_loop(int)" -> "app::session::read_loop"; lambdas
 /// become "<lambda>" for g++ and clang++ alike.
-template <std::size_t N>
-constexpr fixed_string<N> clean_function_name(const char (&pretty)[N]) {
+/// Room for a few "{anonymous}" -> "(anonymous namespace)" rewrites.
+constexpr std::size_t name_slack = 32;
+
+template <std::size_t P, std::size_t N = P + name_slack>
+constexpr fixed_string<N> clean_function_name(const char (&pretty)[P]) {
     fixed_string<N> out{};
     const char* s = pretty;
     const std::size_t end = qualified_name_end(s, literal_length(s));
@@ -541,6 +545,9 @@ constexpr fixed_string<N> clean_function_name(const char (&pretty)[N]) {
             const std::size_t n = s[i] == 'o' ? literal_length("operator()") : literal_length("(anonymous namespace)");
             for (std::size_t k = 0; k < n && o + 1 < N; ++k) out.text[o++] = s[i + k];
             i += n;
+        } else if (has_at(s, end, i, "{anonymous}")) {  // g++'s spelling, made clang's
+            for (const char* w = "(anonymous namespace)"; *w != '\0' && o + 1 < N; ++w) out.text[o++] = *w;
+            i += literal_length("{anonymous}");
         } else if (s[i] == '(') {
             i = past_matching_close(s, end, i, '(', ')');  // an enclosing function's parameters
         } else {
@@ -551,14 +558,14 @@ constexpr fixed_string<N> clean_function_name(const char (&pretty)[N]) {
     return out;
 }
 
-template <std::size_t N, std::size_t M>
-constexpr fixed_string<(N > M ? N : M)> frame_name(const char (&pretty)[N], const char (&given)[M]) {
-    fixed_string<(N > M ? N : M)> out{};
+template <std::size_t P, std::size_t M, std::size_t N = (P + name_slack > M ? P + name_slack : M)>
+constexpr fixed_string<N> frame_name(const char (&pretty)[P], const char (&given)[M]) {
+    fixed_string<N> out{};
     if (M > 1) {
         for (std::size_t i = 0; i < M; ++i) out.text[i] = given[i];
     } else {
-        const fixed_string<N> cleaned = clean_function_name(pretty);
-        for (std::size_t i = 0; i < N; ++i) out.text[i] = cleaned.text[i];
+        const fixed_string<P + name_slack> cleaned = clean_function_name(pretty);
+        for (std::size_t i = 0; i < P + name_slack; ++i) out.text[i] = cleaned.text[i];
     }
     return out;
 }
@@ -1145,7 +1152,9 @@ private:
 struct dump_writer {
     std::string out;
 
-    void frame_line(const std::string& prefix, const char* connector, const frame* f) {
+    /// One frame: "╼ name at file:line", then its state unless the caller
+    /// prints a [running] note for the whole task instead.
+    void frame_line(const std::string& prefix, const char* connector, const frame* f, bool with_state = true) {
         out += prefix;
         out += connector;
         out += "\xE2\x95\xBC ";  // ╼
@@ -1153,7 +1162,8 @@ struct dump_writer {
         out += w.function;
         out += " at ";
         append_place(w);
-        if (f->state == frame_state::running) {
+        if (!with_state) {
+        } else if (f->state == frame_state::running) {
             out += " [running]";
         } else if (f->await_site != nullptr) {
             out += " suspended at ";
@@ -1250,7 +1260,10 @@ inline std::string taskdump(bool wait_for_running_tasks) {
         locked_publish_chain(own);
         for_each_running_on_this_thread([&](frame* f) {
             locked_publish_chain(f);
-            if (f->state == frame_state::running && !f->parked) {
+            // A persistent frame entered by other threads too runs for them as
+            // well: only a frame that runs for this thread alone is parked.
+            const bool runs_only_here = f->site->function_id != nullptr || f->entries == 1;
+            if (f->state == frame_state::running && !f->parked && runs_only_here) {
                 f->parked = true;
                 parked.push_back(f);
             }
@@ -1274,7 +1287,7 @@ inline std::string taskdump(bool wait_for_running_tasks) {
             for (const frame* f = own; f != nullptr; f = f->parent) chain.insert(chain.begin(), f);
             locked_write_own_chain(w, chain);
         } else {
-            w.frame_line("", "", t);
+            w.frame_line("", "", t, false);
             w.note_line("  ", corner, "[running]");
         }
     }

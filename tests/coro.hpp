@@ -132,22 +132,55 @@ inline detached spawn(task<> t) { co_await std::move(t); }
 class when_all_awaitable {
 public:
     explicit when_all_awaitable(std::vector<task<>> children) : children_(std::move(children)) {}
+    when_all_awaitable(const when_all_awaitable&) = delete;
+    when_all_awaitable& operator=(const when_all_awaitable&) = delete;
+    ~when_all_awaitable() {
+        for (std::coroutine_handle<driver::promise_type> d : drivers_) d.destroy();
+    }
+
     bool await_ready() const noexcept { return children_.empty(); }
     bool await_suspend(std::coroutine_handle<> continuation) {
         continuation_ = continuation;
         remaining_.store(children_.size() + 1);
-        for (task<>& child : children_) drive(this, std::move(child));
+        for (task<>& child : children_) {
+            std::coroutine_handle<driver::promise_type> d = drive(std::move(child)).handle;
+            d.promise().join = this;
+            drivers_.push_back(d);
+            d.resume();  // inline: the child runs until its first suspension
+        }
         return remaining_.fetch_sub(1) != 1;  // false: all finished inline, resume at once
     }
     void await_resume() noexcept {}
 
 private:
-    // An unframed helper coroutine per child.
-    static detached drive(when_all_awaitable* self, task<> child) {
-        co_await std::move(child);
-        if (self->remaining_.fetch_sub(1) == 1) self->continuation_.resume();
+    /// An unframed helper coroutine per child. The last one to finish hands
+    /// control to the awaiting coroutine from its final suspension, so the
+    /// awaiting coroutine may destroy it.
+    struct driver {
+        struct promise_type {
+            when_all_awaitable* join = nullptr;
+            driver get_return_object() { return driver{std::coroutine_handle<promise_type>::from_promise(*this)}; }
+            std::suspend_always initial_suspend() noexcept { return {}; }
+            struct final_awaiter {
+                bool await_ready() noexcept { return false; }
+                std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept {
+                    return h.promise().join->arrive();
+                }
+                void await_resume() noexcept {}
+            };
+            final_awaiter final_suspend() noexcept { return {}; }
+            void return_void() noexcept {}
+            void unhandled_exception() noexcept { std::terminate(); }
+        };
+        std::coroutine_handle<promise_type> handle;
+    };
+    static driver drive(task<> child) { co_await std::move(child); }
+    std::coroutine_handle<> arrive() noexcept {
+        return remaining_.fetch_sub(1) == 1 ? continuation_ : std::noop_coroutine();
     }
+
     std::vector<task<>> children_;
+    std::vector<std::coroutine_handle<driver::promise_type>> drivers_;
     std::atomic<std::size_t> remaining_{0};
     std::coroutine_handle<> continuation_;
 };

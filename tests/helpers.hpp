@@ -4,8 +4,10 @@
 
 #include "../async_backtrace.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,17 @@ inline std::size_t column_of_frame_mark(const std::string& line) {
         i += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
     }
     return std::string::npos;
+}
+
+/// Polls pred every millisecond for at most `limit`; returns its last value.
+template <class Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds limit = std::chrono::milliseconds(10000)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
 }
 
 }  // namespace testing

@@ -1,0 +1,132 @@
+// Callback frameworks: persistent frames re-entered by callbacks.
+#include "coro.hpp"
+#include "helpers.hpp"
+
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+using testing::backtrace_names;
+using testing::count_of;
+using testing::lines_of;
+using Names = std::vector<std::string>;
+
+namespace callbacks {
+
+Names parse(const std::string&) {
+    ABT_FRAMED();
+    return backtrace_names();
+}
+
+/// A connection driven by callbacks on a run loop: read -> parse -> write.
+struct connection : std::enable_shared_from_this<connection> {
+    explicit connection(coro::run_loop& l) : loop(l) {}
+    coro::run_loop& loop;
+    unsigned frame_line = __LINE__; abt::persistent_frame frame{ABT_SITE("connection")};
+    Names seen_in_parse;
+    std::string dump_while_waiting;
+    unsigned wait_line = 0;
+
+    void start() {
+        ABT_REENTER(frame);
+        wait_line = __LINE__; ABT_WAITING(frame, "socket read");
+        loop.post([self = shared_from_this()] { self->on_read("GET /"); });
+    }
+    void on_read(const std::string& data) {
+        ABT_REENTER(frame);
+        seen_in_parse = parse(data);
+        ABT_WAITING(frame, "socket write");
+        loop.post([self = shared_from_this()] { self->on_write(); });
+    }
+    void on_write() {
+        ABT_REENTER(frame);
+        ABT_WAITING(frame, "never answered");
+    }
+};
+
+}  // namespace callbacks
+
+TEST_CASE("a persistent frame keeps a callback operation visible between callbacks" * doctest::skip(!ABT_ENABLED)) {
+    coro::run_loop loop;
+    auto conn = std::make_shared<callbacks::connection>(loop);
+    CHECK(abt::task_count() == 1);
+    std::vector<std::string> lines = lines_of(abt::taskdump_tree());
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0] == "\xE2\x95\xBC connection at " + testing::place(__FILE__, conn->frame_line));  // idle, nothing recorded
+
+    conn->start();
+    lines = lines_of(abt::taskdump_tree());
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0] == "\xE2\x95\xBC connection at " + testing::place(__FILE__, conn->frame_line) + " suspended at " +
+                          testing::place(__FILE__, conn->wait_line) + " (socket read)");
+    loop.run();
+    CHECK(conn->seen_in_parse == Names{"callbacks::parse", "connection"});
+    lines = lines_of(abt::taskdump_tree());
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].find("(never answered)") != std::string::npos);
+    CHECK(abt::backtrace().empty());
+    conn.reset();
+    CHECK(abt::task_count() == 0);
+}
+
+TEST_CASE("a persistent frame shows as running while a callback is inside it" * doctest::skip(!ABT_ENABLED)) {
+    const unsigned op_line = __LINE__; abt::persistent_frame op{ABT_SITE("op")};
+    std::string seen_from_other_thread;
+    {
+        ABT_REENTER(op);
+        ABT_FRAMED("handler");
+        std::thread([&] { seen_from_other_thread = abt::taskdump_tree(); }).join();
+        CHECK(backtrace_names() == Names{"handler", "op"});
+    }
+    CHECK(lines_of(seen_from_other_thread) ==
+          std::vector<std::string>{"\xE2\x95\xBC op at " + testing::place(__FILE__, op_line), "  \xE2\x94\x94\xE2\x94\x88 [running]"});
+    CHECK(lines_of(abt::taskdump_tree()).size() == 1);
+}
+
+namespace callbacks {
+coro::task<> waits_in_callback_op(abt::persistent_frame& op, coro::event& ev) {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(ev.wait());
+    (void)op;
+}
+}  // namespace callbacks
+
+TEST_CASE("frames made inside a callback attach under its persistent frame, even once suspended" *
+          doctest::skip(!ABT_ENABLED)) {
+    coro::event ev;
+    abt::persistent_frame op{ABT_SITE("op")};
+    coro::task<> t = callbacks::waits_in_callback_op(op, ev);
+    {
+        ABT_REENTER(op);
+        t.start();  // started from the callback: its frame nests under op
+    }
+    const std::vector<std::string> lines = lines_of(abt::taskdump_tree());
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].find("\xE2\x95\xBC op at") == 0);
+    CHECK(lines[1].find("  \xE2\x94\x94\xE2\x95\xBC callbacks::waits_in_callback_op at") == 0);
+    ev.set();
+    CHECK(t.done());
+    CHECK(lines_of(abt::taskdump_tree()).size() == 1);
+}
+
+TEST_CASE("a persistent frame made inside a framed function nests under it and outlives it" *
+          doctest::skip(!ABT_ENABLED)) {
+    std::unique_ptr<abt::persistent_frame> op;
+    {
+        ABT_FRAMED("acceptor");
+        op = std::make_unique<abt::persistent_frame>(ABT_SITE("accepted connection"));
+        const std::vector<std::string> inside = lines_of(abt::taskdump_tree());
+        REQUIRE(inside.size() == 2);
+        CHECK(inside[0].find("acceptor") != std::string::npos);
+        CHECK(inside[1].find("accepted connection") != std::string::npos);
+    }
+    const std::vector<std::string> after = lines_of(abt::taskdump_tree());
+    REQUIRE(after.size() == 1);
+    CHECK(after[0].find("\xE2\x95\xBC accepted connection at") == 0);
+    op.reset();
+    CHECK(abt::task_count() == 0);
+}

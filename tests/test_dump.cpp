@@ -1,0 +1,217 @@
+// The dump: its exact format, running tasks, waiting dumps, dumps from
+// inside tasks.
+#include "coro.hpp"
+#include "helpers.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <latch>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using testing::count_of;
+using testing::lines_of;
+using testing::place;
+
+namespace seed {
+
+// The seed's example: foo -> bar -> join(buz -> baz, fiz), and `pending`.
+// Each coroutine is one line, so its frame and its await share that line.
+coro::event never;
+coro::task<> pending() { ABT_FRAMED(); co_await ABT_AWAIT(never.wait()); } constexpr unsigned pending_line = __LINE__;
+coro::task<> fiz() { ABT_FRAMED(); co_await ABT_AWAIT(never.wait()); } constexpr unsigned fiz_line = __LINE__;
+coro::task<> baz() { ABT_FRAMED(); co_await ABT_AWAIT(never.wait()); } constexpr unsigned baz_line = __LINE__;
+coro::task<> buz() { ABT_FRAMED(); co_await ABT_AWAIT(baz()); } constexpr unsigned buz_line = __LINE__;
+coro::task<> bar() { ABT_FRAMED(); co_await ABT_AWAIT(coro::when_all(buz(), fiz())); } constexpr unsigned bar_line = __LINE__;
+coro::task<> foo() { ABT_FRAMED(); co_await ABT_AWAIT(bar()); } constexpr unsigned foo_line = __LINE__;
+
+std::string at(const char* name, unsigned line) {
+    const std::string p = place(__FILE__, line);
+    return std::string(name) + " at " + p + " suspended at " + p;
+}
+
+}  // namespace seed
+
+TEST_CASE("the dump has the seed's exact format, with await sites" * doctest::skip(!ABT_ENABLED)) {
+    coro::task<> foo = seed::foo();
+    coro::task<> pending = seed::pending();
+    foo.start();
+    pending.start();
+    const std::string expected =
+        "\xE2\x95\xBC " + seed::at("seed::foo", seed::foo_line) + "\n" +
+        "  \xE2\x94\x94\xE2\x95\xBC " + seed::at("seed::bar", seed::bar_line) + "\n" +
+        "     \xE2\x94\x9C\xE2\x95\xBC " + seed::at("seed::buz", seed::buz_line) + "\n" +
+        "     \xE2\x94\x82  \xE2\x94\x94\xE2\x95\xBC " + seed::at("seed::baz", seed::baz_line) + "\n" +
+        "     \xE2\x94\x94\xE2\x95\xBC " + seed::at("seed::fiz", seed::fiz_line) + "\n" +
+        "\xE2\x95\xBC " + seed::at("seed::pending", seed::pending_line) + "\n";
+    const std::string dump = abt::taskdump_tree();
+    CHECK(dump == expected);
+    CHECK(abt::taskdump_tree(true) == expected);  // nothing runs: waiting changes nothing
+    const std::vector<std::size_t> columns = {0, 3, 6, 9, 6, 0};
+    const std::vector<std::string> lines = lines_of(dump);
+    REQUIRE(lines.size() == columns.size());
+    for (std::size_t i = 0; i < lines.size(); ++i) CHECK(testing::column_of_frame_mark(lines[i]) == columns[i]);
+    CHECK(abt::task_count() == 2);
+}
+
+TEST_CASE("dump prints the tree to a FILE" * doctest::skip(!ABT_ENABLED)) {
+    ABT_FRAMED("printed");
+    std::FILE* file = std::tmpfile();
+    REQUIRE(file != nullptr);
+    abt::dump(file);
+    std::rewind(file);
+    char buffer[512] = {};
+    const std::size_t n = std::fread(buffer, 1, sizeof buffer - 1, file);
+    std::fclose(file);
+    CHECK(std::string(buffer, n).find("\xE2\x95\xBC printed at ") == 0);
+}
+
+namespace {
+/// A thread that runs inside a framed task until released.
+struct running_task {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool inside = false, release = false;
+    std::thread thread;
+
+    explicit running_task(std::chrono::milliseconds work_after_release = std::chrono::milliseconds(0)) {
+        thread = std::thread([this, work_after_release] {
+            ABT_FRAMED("busy task");
+            {
+                ABT_FRAMED("busy work");
+                std::unique_lock<std::mutex> lock(mutex);
+                inside = true;
+                cv.notify_all();
+                cv.wait(lock, [this] { return release; });
+            }
+            std::this_thread::sleep_for(work_after_release);
+        });
+        std::unique_lock<std::mutex> lock(mutex);
+        cv.wait(lock, [this] { return inside; });
+    }
+    void finish() {
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            release = true;
+        }
+        cv.notify_all();
+        thread.join();
+    }
+};
+}  // namespace
+
+TEST_CASE("a running task shows a marker instead of a possibly torn tree" * doctest::skip(!ABT_ENABLED)) {
+    running_task task;
+    const std::vector<std::string> lines = lines_of(abt::taskdump_tree());
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].find("\xE2\x95\xBC busy task at ") == 0);
+    CHECK(lines[0].find("[running]") == std::string::npos);
+    CHECK(lines[1] == "  \xE2\x94\x94\xE2\x94\x88 [running]");
+    task.finish();
+    CHECK(abt::taskdump_tree().empty());
+}
+
+namespace {
+coro::task<> suspends_after_work(coro::event& started, coro::event& never, std::atomic<bool>& go) {
+    ABT_FRAMED();
+    started.set();
+    while (!go) std::this_thread::yield();
+    co_await ABT_AWAIT(never.wait());
+}
+}  // namespace
+
+TEST_CASE("a waiting dump waits for running tasks to suspend, then shows them in full" *
+          doctest::skip(!ABT_ENABLED)) {
+    coro::event started, never;
+    std::atomic<bool> go{false};
+    coro::task<> t = suspends_after_work(started, never, go);
+    std::thread runner([&] { t.start(); });
+    REQUIRE(testing::wait_until([&] { return started.is_set(); }));
+    std::thread releaser([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        go = true;
+    });
+    const std::string dump = abt::taskdump_tree(true);
+    releaser.join();
+    runner.join();
+    CHECK(count_of(dump, "suspends_after_work at ") == 1);
+    CHECK(count_of(dump, " suspended at ") == 1);
+    CHECK(count_of(dump, "[running]") == 0);
+}
+
+TEST_CASE("a waiting dump is bounded: a task that never suspends keeps its marker" * doctest::skip(!ABT_ENABLED)) {
+    running_task task;
+    const auto start = std::chrono::steady_clock::now();
+    const std::string dump = abt::taskdump_tree(true);
+    const auto waited = std::chrono::steady_clock::now() - start;
+    CHECK(waited >= std::chrono::milliseconds(ABT_DUMP_WAIT_MS));
+    CHECK(count_of(dump, "[running]") == 1);
+    task.finish();
+}
+
+TEST_CASE("a dump from inside a task shows the dumping thread's own chain" * doctest::skip(!ABT_ENABLED)) {
+    ABT_FRAMED("outer");
+    {
+        ABT_FRAMED("inner");
+        const std::vector<std::string> lines = lines_of(abt::taskdump_tree(true));  // never waits on itself
+        REQUIRE(lines.size() == 2);
+        CHECK(lines[0].find("\xE2\x95\xBC outer at ") == 0);
+        CHECK(lines[0].find(" [running]") != std::string::npos);
+        CHECK(lines[1].find("  \xE2\x94\x94\xE2\x95\xBC inner at ") == 0);
+        CHECK(lines[1].find(" [running]") != std::string::npos);
+    }
+}
+
+TEST_CASE("a dump from inside a task while other threads run in it shows its chain and a note" *
+          doctest::skip(!ABT_ENABLED)) {
+    abt::persistent_frame op{ABT_SITE("shared op")};
+    std::latch entered(1), release(1);
+    std::thread other([&] {
+        ABT_REENTER(op);
+        ABT_FRAMED("other thread's handler");
+        entered.count_down();
+        release.wait();
+    });
+    entered.wait();
+    std::vector<std::string> lines;
+    {
+        ABT_REENTER(op);
+        ABT_FRAMED("my handler");
+        lines = lines_of(abt::taskdump_tree());
+    }
+    release.count_down();
+    other.join();
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[0].find("\xE2\x95\xBC shared op at ") == 0);
+    CHECK(lines[1].find("my handler at ") != std::string::npos);
+    CHECK(lines[2].find("[running: other frames of this task are not shown]") != std::string::npos);
+    CHECK(count_of(lines[1] + lines[2], "other thread's handler") == 0);
+}
+
+TEST_CASE("two waiting dumps from inside tasks do not wait for each other" * doctest::skip(!ABT_ENABLED)) {
+    std::latch both_inside(2);
+    std::string dump_a, dump_b;
+    auto task_body = [&](std::string& out) {
+        ABT_FRAMED("dumping task");
+        both_inside.arrive_and_wait();
+        out = abt::taskdump_tree(true);
+    };
+    const auto start = std::chrono::steady_clock::now();
+    std::thread a([&] { task_body(dump_a); });
+    std::thread b([&] { task_body(dump_b); });
+    a.join();
+    b.join();
+    const auto took = std::chrono::steady_clock::now() - start;
+    CHECK(took < std::chrono::milliseconds(ABT_DUMP_WAIT_MS));  // neither waited out the bound
+    // Each shows at least its own task in full; the other one too when their
+    // dumps overlapped (then it is parked in its dump, stable, and shown).
+    CHECK(count_of(dump_a, "dumping task at ") >= 1);
+    CHECK(count_of(dump_b, "dumping task at ") >= 1);
+    CHECK(count_of(dump_a + dump_b, "\xE2\x94\x88 [running]") == 0);
+}
