@@ -43,9 +43,9 @@ coro::task<> foo() {
 }  // namespace example
 
 int main() {
-    coro::task<> pending = example::pending();
     coro::task<> foo = example::foo();
-    pending.start();
+    coro::task<> pending = example::pending();
     foo.start();
+    pending.start();
     std::fputs(abt::taskdump_tree(true).c_str(), stderr);
 }

@@ -1,0 +1,126 @@
+# async_backtrace.hpp - build, examples and tests.
+# `make example` runs the main demo; `make test` runs everything below.
+
+GXX      ?= g++
+CLANGXX  ?= clang++
+STD      := -std=c++20
+WARNINGS := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wold-style-cast -Werror
+DEBUG    := -g -O1
+ASAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# clang 14's -fsanitize=function miscompiles coroutines (LLVM issue 49689).
+CLANG_ASAN := $(ASAN) -fno-sanitize=function
+TSAN     := -fsanitize=thread
+# Waiting dumps give up after this long in the tests (the library default is 1000 ms).
+TEST_DEFS := -DABT_DUMP_WAIT_MS=300
+BUILD    := build
+
+HEADER       := async_backtrace.hpp
+TEST_KIT     := tests/coro.hpp tests/helpers.hpp
+TEST_SOURCES := tests/main.cpp tests/test_core.cpp tests/other_tu.cpp tests/test_coroutines.cpp \
+                tests/test_callbacks.cpp tests/test_dump.cpp tests/test_stress.cpp tests/test_misuse.cpp
+TEST_DEPS    := $(HEADER) $(TEST_KIT) $(TEST_SOURCES)
+
+# One test binary per compiler x configuration.
+TEST_BINARIES := $(BUILD)/test-gcc $(BUILD)/test-clang-O2 $(BUILD)/test-gcc-asan $(BUILD)/test-clang-asan \
+                 $(BUILD)/test-clang-tsan $(BUILD)/test-gcc-disabled $(BUILD)/test-clang-disabled \
+                 $(BUILD)/test-gcc-cxx17 $(BUILD)/test-clang-cxx17
+
+DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev
+
+.PHONY: all example examples test deps check-include check-abi clean help
+
+all: examples $(TEST_BINARIES)
+
+help:
+	@echo "make example   build and run examples/taskdump.cpp: prints a task tree to stderr"
+	@echo "make examples  build every example"
+	@echo "make test      build and run the tests: g++ and clang++, ASan+UBSan, TSan,"
+	@echo "               ABT_ENABLED=0, C++17 sync-only, include-only and ABI-mismatch checks"
+	@echo "make deps      install missing Debian packages ($(DEB_PACKAGES))"
+	@echo "make clean     remove $(BUILD)/"
+
+# ---- dependencies -------------------------------------------------------------
+# Installs what is missing when it can (root), otherwise says what to run.
+deps:
+	@missing=""; \
+	[ -f /usr/include/doctest/doctest.h ] || missing="$$missing doctest-dev"; \
+	command -v $(GXX) >/dev/null 2>&1 || missing="$$missing g++"; \
+	command -v $(CLANGXX) >/dev/null 2>&1 || missing="$$missing clang"; \
+	ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.tsan-x86_64.a >/dev/null 2>&1 || missing="$$missing libclang-rt-14-dev"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    (apt-get install -y -qq $$missing >/dev/null 2>&1 || \
+	     (apt-get update -qq && apt-get install -y -qq $$missing)) || exit 1; \
+	  else \
+	    echo "missing:$$missing"; echo "run: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(BUILD):
+	@mkdir -p $(BUILD)
+
+# ---- examples -----------------------------------------------------------------
+$(BUILD)/taskdump: examples/taskdump.cpp $(HEADER) tests/coro.hpp | $(BUILD)
+	$(GXX) $(STD) $(WARNINGS) -g -O1 $< -o $@
+
+$(BUILD)/callbacks: examples/callbacks.cpp $(HEADER) | $(BUILD)
+	$(GXX) $(STD) $(WARNINGS) -g -O1 $< -o $@
+
+examples: $(BUILD)/taskdump $(BUILD)/callbacks
+
+example: $(BUILD)/taskdump
+	./$(BUILD)/taskdump
+
+# ---- tests --------------------------------------------------------------------
+$(BUILD)/test-gcc: $(TEST_DEPS) | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread
+
+$(BUILD)/test-clang-O2: $(TEST_DEPS) | $(BUILD) deps
+	$(CLANGXX) $(STD) $(WARNINGS) -O2 $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread
+
+$(BUILD)/test-gcc-asan: $(TEST_DEPS) | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $(ASAN) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread
+
+$(BUILD)/test-clang-asan: $(TEST_DEPS) | $(BUILD) deps
+	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(CLANG_ASAN) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread
+
+$(BUILD)/test-clang-tsan: $(TEST_DEPS) | $(BUILD) deps
+	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(TSAN) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread
+
+$(BUILD)/test-gcc-disabled: $(TEST_DEPS) | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) -DABT_ENABLED=0 $(TEST_SOURCES) -o $@ -pthread
+
+$(BUILD)/test-clang-disabled: $(TEST_DEPS) | $(BUILD) deps
+	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) -DABT_ENABLED=0 $(TEST_SOURCES) -o $@ -pthread
+
+$(BUILD)/test-gcc-cxx17: tests/test_cxx17.cpp $(HEADER) | $(BUILD) deps
+	$(GXX) -std=c++17 $(WARNINGS) $(DEBUG) $(ASAN) $< -o $@ -pthread
+
+$(BUILD)/test-clang-cxx17: tests/test_cxx17.cpp $(HEADER) | $(BUILD) deps
+	$(CLANGXX) -std=c++17 $(WARNINGS) $(DEBUG) $(CLANG_ASAN) $< -o $@ -pthread
+
+# The header compiles alone, as C++17 and C++20, with both compilers.
+check-include: | deps
+	$(GXX) -std=c++17 $(WARNINGS) -fsyntax-only tests/include_only.cpp
+	$(GXX) $(STD) $(WARNINGS) -fsyntax-only tests/include_only.cpp
+	$(CLANGXX) -std=c++17 $(WARNINGS) -fsyntax-only tests/include_only.cpp
+	$(CLANGXX) $(STD) $(WARNINGS) -fsyntax-only tests/include_only.cpp
+
+# Mixing ABT_ENABLED=1 and 0 across translation units must fail to link.
+check-abi: | $(BUILD) deps
+	@if $(GXX) $(STD) tests/abi_enabled.cpp tests/abi_disabled.cpp -o $(BUILD)/abi-mix >/dev/null 2>&1; then \
+	  echo "FAIL: translation units with different ABT_ENABLED linked together"; exit 1; \
+	else echo "ok: mixing ABT_ENABLED values fails at link time"; fi
+
+test: $(TEST_BINARIES) examples check-include check-abi
+	@set -e; for t in $(TEST_BINARIES); do \
+	  echo "== $$t"; \
+	  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ./$$t --no-version; \
+	done
+	@echo "== examples"; ./$(BUILD)/taskdump 2>/dev/null; ./$(BUILD)/callbacks 2>/dev/null
+	@echo "all tests passed"
+
+clean:
+	rm -rf $(BUILD)
