@@ -35,7 +35,8 @@
 //   ABT_FRAMED();            Scope guard: a frame named after the enclosing
 //   ABT_FRAMED("name");      function (qualified, no return type or parameters),
 //                            or named "name". Put it at the top of a function or
-//                            coroutine body. Several per function are fine.
+//                            coroutine body. Several per function are fine, one
+//                            per block: open a { } scope for the next one.
 //   co_await ABT_AWAIT(x);   Marks a suspension point of a framed coroutine. x
 //                            is any awaitable; the result is exactly x's result.
 //                            Every co_await in a framed coroutine must use it.
@@ -342,16 +343,22 @@ namespace detail {
 // fate. Nesting is exact, never a heuristic: each site knows at compile time
 // its nesting depth inside its function (see ABT_FRAMED), and a frame is
 // nested in its parent iff both sites have the same function id (address of
-// __PRETTY_FUNCTION__) and its depth is the parent's plus one. That tells a
-// guard nested in one coroutine from an eager coroutine started by a framed
-// function, and tells lambdas and recursion apart. The top's `resumer` is the
-// frame that was active on the thread before the activation began, restored
-// when it suspends or ends.
+// __PRETTY_FUNCTION__) and its depth is the parent's plus one. Why exact: a
+// guard of depth d >= 2 sits in the block of a guard of depth d-1 in the same
+// function; C++ forbids jumping into that block past the enclosing guard's
+// initialization, so in every invocation the enclosing guard was made first,
+// is still alive, and is the innermost running frame (anything made after it
+// has ended, or suspended and restored `current`). A depth-1 guard is always
+// a top. Recursion (same function, parent from another invocation) thus never
+// has depth+1, and a lambda's guards, which see the enclosing function's
+// depth, have another function id. The top's `resumer` is the frame that was
+// running on the thread before the activation began, restored when it
+// suspends or ends.
 //
 // Thread state. `this_thread.current` is null or the innermost frame that is
 // running on this thread right now (INVARIANT 1: it never points to a
 // suspended or destroyed frame). It is read and written by its own thread
-// only, so entering a nested frame is three plain stores and no lock.
+// only, so entering a nested frame takes plain stores, no lock and no atomic.
 //
 // Published frames. A frame starts unpublished: only its own thread knows it,
 // through `current` and parent links. It is *published* (linked into its
@@ -366,7 +373,8 @@ namespace detail {
 //
 // The registry lock (a spinlock) guards: the task list and every child list,
 // and of published frames: parent (once published), state, parked,
-// await_site, expected_handle, slot_owner, tentative; and every thread_slot.
+// await_site, expected_handle, slot_owner, tentative, entries; and every
+// thread's slot entries (thread_slots).
 // It is never held while user code runs, so nothing serializes or deadlocks.
 // A dump holds it while it walks the forest, so a published frame cannot be
 // unlinked or freed under it: every frame unlinks itself under the lock
@@ -380,23 +388,27 @@ namespace detail {
 //
 // Handing over at a suspension (ABT_AWAIT). await_suspend publishes the
 // activation, marks its frames suspended and records the await site, then
-// arms the thread's *slot*: a pointer to the awaiting frame, valid under the
-// lock (the frame clears it, through `slot_owner`, when it resumes or dies;
-// the thread clears it when it moves on). A frame created while
-// `current == slot.resumer` attaches under the slot's frame:
-//   - inline: children started from inside the inner await_suspend (a join);
+// pushes a *slot entry* on the thread's small stack of entries: a pointer to
+// the awaiting frame, valid under the lock (the frame kills the entry,
+// through `slot_owner`, when it resumes or dies; the thread pops it when it
+// moves on). A frame created while `current == entry.resumer` attaches under
+// the top entry's frame:
+//   - inline: children started from inside the inner await_suspend (a join).
+//     A child's own suspension pushes above the join's entry and pops when it
+//     is done, so the join's entry applies again to the next child;
 //   - transfer: the coroutine that await_suspend returned (symmetric transfer
 //     to a lazy child). This link is *tentative* and single-use: at the
 //     child's first suspension, ABT_AWAIT compares its coroutine handle with
 //     the transferred one. Equal: confirmed. Different (an unframed coroutine
-//     sat in between): the frame moves under its resumer, or becomes a task
-//     of its own. A tentative link therefore exists only while its frame runs,
-//     and running frames are shown as [running].
+//     sat in between): the frame moves under an enclosing join's entry, or
+//     under its resumer, or becomes a task of its own. A tentative link
+//     therefore exists only while its frame runs, and a task with a running
+//     frame is shown as [running];
 //   - trampoline: inside an ABT_WORK_ITEM, after await_suspend returned to
-//     the framework, the next frames the framework starts in that work item.
-// After await_suspend returns, ABT_AWAIT never touches the awaiting frame or
-// itself again (another thread may already have resumed or destroyed them),
-// except through the slot under the lock.
+//     the framework, the frames the framework starts in that work item.
+// After the inner await_suspend returns, ABT_AWAIT never touches the
+// awaiting frame or itself again (another thread may already have resumed or
+// destroyed them), except through the slot entry under the lock.
 //
 // Why each hard case is safe:
 //   - Interleaved tasks on one loop: each activation restores `current` to its
