@@ -27,7 +27,7 @@ TEST_BINARIES := $(BUILD)/test-gcc $(BUILD)/test-clang-O2 $(BUILD)/test-gcc-asan
 
 DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev
 
-.PHONY: all example examples test deps check-include check-abi clean help
+.PHONY: all example examples test test-binaries deps check-include check-abi clean help
 
 all: examples $(TEST_BINARIES)
 
@@ -113,7 +113,12 @@ check-abi: | $(BUILD) deps
 	  echo "FAIL: translation units with different ABT_ENABLED linked together"; exit 1; \
 	else echo "ok: mixing ABT_ENABLED values fails at link time"; fi
 
-test: $(TEST_BINARIES) examples check-include check-abi
+# The builds run in parallel (one per core); the tests one after another.
+test-binaries: $(TEST_BINARIES) examples
+
+test: deps
+	@$(MAKE) --no-print-directory -j$$(nproc) test-binaries
+	@$(MAKE) --no-print-directory check-include check-abi
 	@set -e; for t in $(TEST_BINARIES); do \
 	  echo "== $$t"; \
 	  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
