@@ -27,7 +27,7 @@ TEST_BINARIES := $(BUILD)/test-gcc $(BUILD)/test-clang-O2 $(BUILD)/test-gcc-asan
 
 DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev
 
-.PHONY: all example examples test test-binaries deps check-include check-abi clean help
+.PHONY: all example examples test test-binaries deps check-include check-abi check-tu clean help
 
 all: examples $(TEST_BINARIES)
 
@@ -116,9 +116,19 @@ check-abi: | $(BUILD) deps
 # The builds run in parallel (one per core); the tests one after another.
 test-binaries: $(TEST_BINARIES) examples
 
+# One inline framed coroutine, two translation units, -O0 and -O2: each may
+# hold its own __PRETTY_FUNCTION__ copy while the site record is merged.
+$(BUILD)/tu-inline: tests/tu_inline_main.cpp tests/tu_inline_other.cpp tests/tu_inline.hpp $(HEADER) tests/coro.hpp | $(BUILD)
+	$(GXX) $(STD) $(WARNINGS) -O2 -c tests/tu_inline_main.cpp -o $(BUILD)/tu_inline_main.o
+	$(GXX) $(STD) $(WARNINGS) -O0 -c tests/tu_inline_other.cpp -o $(BUILD)/tu_inline_other.o
+	$(GXX) $(BUILD)/tu_inline_main.o $(BUILD)/tu_inline_other.o -o $@ -pthread
+
+check-tu: $(BUILD)/tu-inline
+	./$(BUILD)/tu-inline
+
 test: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) test-binaries
-	@$(MAKE) --no-print-directory check-include check-abi
+	@$(MAKE) --no-print-directory check-include check-abi check-tu
 	@set -e; for t in $(TEST_BINARIES); do \
 	  echo "== $$t"; \
 	  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

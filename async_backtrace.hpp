@@ -174,6 +174,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 #endif
 
@@ -277,8 +278,7 @@ inline std::size_t task_count() { return 0; }
 #define ABT_FRAMED(...) ABT_DETAIL_FRAMED(ABT_DETAIL_CAT(abt_detail_frame_, __COUNTER__), "" __VA_ARGS__)
 #define ABT_DETAIL_FRAMED(id, given_name)                                                                \
     ABT_DETAIL_SHADOW_BEGIN                                                                              \
-    using abt_detail_frame_once_per_block = ::abt::detail::depth<                                        \
-        decltype(abt_detail_frame_once_per_block(::abt::detail::depth_query{}))::value + 1>;             \
+    using abt_detail_frame_once_per_block = ::abt::detail::depth<ABT_DETAIL_ENCLOSING_DEPTH() + 1>;      \
     ABT_DETAIL_SHADOW_END                                                                                \
     static constexpr auto ABT_DETAIL_CAT(id, _name) =                                                    \
         ::abt::detail::frame_name(ABT_DETAIL_PRETTY_FUNCTION, given_name);                               \
@@ -287,6 +287,10 @@ inline std::size_t task_count() { return 0; }
         ABT_DETAIL_PRETTY_FUNCTION,                                                                      \
         abt_detail_frame_once_per_block::value};                                                         \
     ::abt::detail::scope_frame id(&ABT_DETAIL_CAT(id, _site))
+
+/// The depth of the innermost ABT_FRAMED whose block encloses this point; 0 if none.
+#define ABT_DETAIL_ENCLOSING_DEPTH() \
+    decltype(abt_detail_frame_once_per_block(::abt::detail::depth_query{}))::value
 
 #if defined(__clang__)
 #define ABT_DETAIL_SHADOW_BEGIN _Pragma("clang diagnostic push") _Pragma("clang diagnostic ignored \"-Wshadow\"")
@@ -315,9 +319,11 @@ inline std::size_t task_count() { return 0; }
 #define ABT_WORK_ITEM() ::abt::detail::work_item_scope ABT_DETAIL_CAT(abt_detail_work_item_, __COUNTER__)
 
 #if ABT_DETAIL_HAS_COROUTINES
+// ABT_AWAIT also passes the depth of the ABT_FRAMED block it sits in, so it
+// suspends only the frame of its own function invocation (see begin_suspend).
 #define ABT_AWAIT(...)                                                                    \
-    ::abt::detail::make_await_point(ABT_DETAIL_STATIC_SITE(""),                          \
-                                    ABT_DETAIL_PRETTY_FUNCTION, __VA_ARGS__)
+    ::abt::detail::make_await_point(ABT_DETAIL_STATIC_SITE(""), ABT_DETAIL_PRETTY_FUNCTION, \
+                                    ABT_DETAIL_ENCLOSING_DEPTH(), __VA_ARGS__)
 #else
 #define ABT_AWAIT(...) (__VA_ARGS__)
 #endif
@@ -351,9 +357,13 @@ namespace detail {
 // has ended, or suspended and restored `current`). A depth-1 guard is always
 // a top. Recursion (same function, parent from another invocation) thus never
 // has depth+1, and a lambda's guards, which see the enclosing function's
-// depth, have another function id. The top's `resumer` is the frame that was
-// running on the thread before the activation began, restored when it
-// suspends or ends.
+// depth, have another function id. Function ids are compared by address,
+// then by text: translation units may hold separate copies of an inline
+// function's name. ABT_AWAIT uses the same facts: it carries the depth of the
+// ABT_FRAMED block around it, and suspends the innermost running frame only
+// if that frame is that very guard (same function and depth); otherwise it is
+// a pass-through. The top's `resumer` is the frame that was running on the
+// thread before the activation began, restored when it suspends or ends.
 //
 // Thread state. `this_thread.current` is null or the innermost frame that is
 // running on this thread right now (INVARIANT 1: it never points to a
@@ -373,7 +383,7 @@ namespace detail {
 //
 // The registry lock (a spinlock) guards: the task list and every child list,
 // and of published frames: parent (once published), state, parked,
-// await_site, expected_handle, slot_owner, tentative, entries; and every
+// await_site, expected, slot_owner, tentative, entries; and every
 // thread's slot entries (thread_slots).
 // It is never held while user code runs, so nothing serializes or deadlocks.
 // A dump holds it while it walks the forest, so a published frame cannot be
@@ -382,9 +392,12 @@ namespace detail {
 //
 // Running or suspended. Each published frame has a state. A task is running
 // iff some frame of its tree is in state running and not parked. A dumping
-// thread publishes its own chain and *parks* its running frames while it
-// dumps: they are stable (the thread is inside the dump), so they are printed
-// in full, and two dumps waiting from inside tasks never wait for each other.
+// thread publishes and *parks* every frame running on it (following each
+// activation's resumer, and below each ABT_WORK_ITEM / ABT_REENTER scope
+// through `this_thread.scopes`) while it dumps: they are stable (the thread
+// is inside the dump), so they are printed in full, a dump never waits for
+// its own thread, and two dumps waiting from inside tasks never wait for each
+// other.
 //
 // Handing over at a suspension (ABT_AWAIT). await_suspend publishes the
 // activation, marks its frames suspended and records the await site, then
@@ -398,14 +411,19 @@ namespace detail {
 //     is done, so the join's entry applies again to the next child;
 //   - transfer: the coroutine that await_suspend returned (symmetric transfer
 //     to a lazy child). This link is *tentative* and single-use: at the
-//     child's first suspension, ABT_AWAIT compares its coroutine handle with
+//     child's first suspension, ABT_AWAIT compares its coroutine (frame
+//     address and resume function, so a reused address does not match) with
 //     the transferred one. Equal: confirmed. Different (an unframed coroutine
 //     sat in between): the frame moves under an enclosing join's entry, or
 //     under its resumer, or becomes a task of its own. A tentative link
 //     therefore exists only while its frame runs, and a task with a running
-//     frame is shown as [running];
+//     frame is shown as [running]. Another activation starting where the
+//     entry applies kills it: control came back from the transfer;
 //   - trampoline: inside an ABT_WORK_ITEM, after await_suspend returned to
-//     the framework, the frames the framework starts in that work item.
+//     the framework itself (no framed code below it), the frames the
+//     framework starts in that work item.
+// A frame that site-nests in the running frame (same function, depth + 1)
+// never takes an entry: it belongs to that frame's invocation.
 // After the inner await_suspend returns, ABT_AWAIT never touches the
 // awaiting frame or itself again (another thread may already have resumed or
 // destroyed them), except through the slot entry under the lock.
@@ -584,6 +602,28 @@ constexpr fixed_string<N> frame_name(const char (&pretty)[P], const char (&given
 
 // ---- Runtime data ---------------------------------------------------------
 
+/// Identifies a live coroutine for the tentative links of symmetric transfer:
+/// its frame address and its resume function. The second word guards against
+/// a frame address reused by an unrelated coroutine after the transferred one
+/// ended. Every C++ coroutine ABI in use (g++, clang++, MSVC) starts a
+/// coroutine frame with the resume function pointer; `handle` must be a live,
+/// not yet finished coroutine (it is: the one transferred to, or the one
+/// suspending).
+struct coroutine_identity {
+    const void* address = nullptr;
+    const void* resume_function = nullptr;
+    friend bool operator==(const coroutine_identity& a, const coroutine_identity& b) {
+        return a.address == b.address && a.resume_function == b.resume_function;
+    }
+};
+
+inline coroutine_identity identify_coroutine(const void* handle_address) {
+    coroutine_identity id;
+    id.address = handle_address;
+    if (handle_address != nullptr) std::memcpy(&id.resume_function, handle_address, sizeof id.resume_function);
+    return id;
+}
+
 enum class frame_state : unsigned char { running, suspended };
 enum class slot_kind : unsigned char { empty, inline_start, transfer, trampoline };
 
@@ -610,7 +650,7 @@ struct frame {
     frame_state state = frame_state::running;
     unsigned entries = 0;        // persistent frames: callbacks running inside it
     const frame_site* await_site = nullptr;  // where it is suspended (innermost frame only)
-    const void* expected_handle = nullptr;   // tentative: the handle transferred to
+    coroutine_identity expected;             // tentative: the coroutine transferred to
     slot_entry* slot_owner = nullptr;        // the hand-over entry that points at this frame
     frame* first_child = nullptr;
     frame* last_child = nullptr;
@@ -658,10 +698,20 @@ inline registry the_registry;
 
 /// Per-thread state read on every frame event. Trivially destructible, so
 /// access needs no TLS guard. Only its own thread reads or writes it.
+struct scope_link;
 struct thread_state {
-    frame* current = nullptr;  // INVARIANT 1: null or the innermost frame running here
-    bool slot_armed = false;   // this thread's slot may point at a frame (may be stale-true)
-    bool in_work_item = false; // inside an ABT_WORK_ITEM scope
+    frame* current = nullptr;     // INVARIANT 1: null or the innermost frame running here
+    scope_link* scopes = nullptr; // innermost ABT_WORK_ITEM or ABT_REENTER scope on this thread
+    bool slot_armed = false;      // this thread's slot may point at a frame (may be stale-true)
+    bool in_work_item = false;    // inside an ABT_WORK_ITEM scope
+};
+
+/// What an ABT_WORK_ITEM or ABT_REENTER scope replaced as `current`: lets a
+/// dump find every frame running on its thread below such a scope. Lives in
+/// the scope guard; only its own thread reads it.
+struct scope_link {
+    frame* saved_current;
+    scope_link* outer;
 };
 inline thread_local thread_state this_thread;
 
@@ -672,7 +722,7 @@ inline thread_local thread_state this_thread;
 struct slot_entry {
     frame* target = nullptr;   // null: a dead entry
     frame* resumer = nullptr;  // the entry applies while this_thread.current == resumer
-    const void* expected_handle = nullptr;  // transfer: the coroutine handed control to
+    coroutine_identity expected;            // transfer: the coroutine handed control to
     std::uint64_t serial = 0;               // tells a suspension its own entry again
     slot_kind kind = slot_kind::empty;
 };
@@ -788,6 +838,17 @@ inline slot_entry* locked_applicable_entry(frame* cur) {
     return e->resumer == cur ? e : nullptr;
 }
 
+/// Another activation starts on this thread where `resumer` ran: control came
+/// back from any transfer that `resumer` was waiting on, which therefore can
+/// no longer hand over to its coroutine.
+inline void locked_kill_transfers_from(frame* resumer) {
+    thread_slots& slots = this_thread_slots();
+    for (unsigned i = 0; i < slots.size; ++i)
+        if (slots.entries[i].kind == slot_kind::transfer && slots.entries[i].resumer == resumer)
+            locked_kill(slots.entries[i]);
+    locked_pop_dead(slots);
+}
+
 /// Pushes an inline_start entry for `target`; returns its serial, or 0 when
 /// the stack is full (then nothing is handed over: new frames become tasks
 /// of their own, which is never wrong).
@@ -797,7 +858,7 @@ inline std::uint64_t locked_push(frame* target, frame* resumer) {
     locked_pop_dead(slots);
     if (slots.size == thread_slots::capacity) return 0;
     slot_entry& e = slots.entries[slots.size++];
-    e = slot_entry{target, resumer, nullptr, ++slots.last_serial, slot_kind::inline_start};
+    e = slot_entry{target, resumer, coroutine_identity{}, ++slots.last_serial, slot_kind::inline_start};
     target->slot_owner = &e;
     this_thread.slot_armed = true;
     return e.serial;
@@ -816,11 +877,23 @@ inline thread_slots::~thread_slots() {
     while (size > 0) locked_kill(entries[--size]);
 }
 
-/// True when f is nested in its parent inside one function invocation.
+/// Same enclosing function? The pointers first; the text when they differ,
+/// since each translation unit or shared library may hold its own copy of an
+/// inline function's __PRETTY_FUNCTION__ while its site records are merged.
+inline bool same_function(const char* a, const char* b) {
+    return a == b || (a != nullptr && b != nullptr && std::strcmp(a, b) == 0);
+}
+
+/// True when a frame of site `child`, made while a frame of site `parent` is
+/// the innermost running frame, is nested in it in one function invocation
+/// (see DESIGN: exact, because of the compile-time depths).
+inline bool site_nested_in(const frame_site* child, const frame_site* parent) {
+    return parent->function_id != nullptr && parent->depth + 1 == child->depth &&
+           same_function(parent->function_id, child->function_id);
+}
+
 inline bool nested_in_parent(const frame* f) {
-    const frame* p = f->parent;
-    return !f->is_top && p != nullptr && p->site->function_id != nullptr &&
-           p->site->function_id == f->site->function_id && p->site->depth + 1 == f->site->depth;
+    return !f->is_top && f->parent != nullptr && site_nested_in(f->site, f->parent->site);
 }
 
 inline frame* activation_top(frame* f) {
@@ -848,6 +921,8 @@ inline void attach_frame_slow(frame* f, attach_mode mode) {
     const bool publish_now = mode == attach_mode::persistent;
     lock_guard guard(the_registry.lock);
     slot_entry* slot = locked_applicable_entry(cur);
+    if (slot != nullptr && cur != nullptr && site_nested_in(f->site, cur->site))
+        slot = nullptr;  // a block nested in the running frame's own invocation is never handed over
     if (publish_now) {
         f->state = frame_state::suspended;
         if (slot != nullptr && slot->kind == slot_kind::transfer) slot = nullptr;
@@ -859,7 +934,7 @@ inline void attach_frame_slow(frame* f, attach_mode mode) {
         locked_link(f, slot->target);
         if (slot->kind == slot_kind::transfer) {  // single use; confirmed at the first suspension
             f->tentative = true;
-            f->expected_handle = slot->expected_handle;
+            f->expected = slot->expected;
             locked_kill(*slot);
             locked_pop_dead(this_thread_slots());
         }
@@ -956,14 +1031,18 @@ struct suspension {
     std::uint64_t slot_serial = 0;
 };
 
-/// Marks the running activation suspended at `at`. Returns an empty
-/// suspension when the innermost frame is not in the awaiting function (an
-/// unframed coroutine using ABT_AWAIT): then nothing changes.
-inline suspension begin_suspend(const frame_site* at, const char* function_id, const void* handle) {
+/// Marks the running activation suspended at `at`. The innermost running
+/// frame belongs to the awaiting invocation iff it is the ABT_FRAMED whose
+/// block encloses the ABT_AWAIT: same function, same depth (the argument
+/// behind DESIGN's exact nesting applies). Otherwise (an unframed coroutine,
+/// or an ABT_AWAIT outside every ABT_FRAMED block) nothing changes and an
+/// empty suspension is returned.
+inline suspension begin_suspend(const frame_site* at, const char* function_id, unsigned depth, const void* handle) {
     thread_state& ts = this_thread;
     frame* cur = ts.current;
     suspension s;
-    if (cur == nullptr || cur->site->function_id != function_id) return s;
+    if (cur == nullptr || depth == 0 || cur->site->depth != depth || !same_function(cur->site->function_id, function_id))
+        return s;
     s.innermost = cur;
     {
         // Under the lock: a top's parent may be re-parented by another thread.
@@ -971,7 +1050,7 @@ inline suspension begin_suspend(const frame_site* at, const char* function_id, c
         frame* top = s.top = activation_top(cur);
         top->is_top = true;
         if (top->tentative) {
-            if (top->expected_handle == handle) {
+            if (top->expected == identify_coroutine(handle)) {
                 top->tentative = false;  // confirmed: it is the coroutine its parent transferred to
             } else {
                 // An unframed coroutine sat in between. The frame belongs to an
@@ -1012,9 +1091,9 @@ inline void end_suspend(const suspension& s, suspend_outcome outcome, const void
     slot_entry& e = slots.entries[index - 1];
     if (outcome == suspend_outcome::transferred) {
         e.kind = slot_kind::transfer;
-        e.expected_handle = next_handle;
-    } else if (outcome == suspend_outcome::suspended && this_thread.in_work_item) {
-        e.kind = slot_kind::trampoline;
+        e.expected = identify_coroutine(next_handle);
+    } else if (outcome == suspend_outcome::suspended && this_thread.in_work_item && s.resumer == nullptr) {
+        e.kind = slot_kind::trampoline;  // control went back to the framework, not into framed code
     } else {
         locked_pop_to(slots, index - 1);
     }
@@ -1026,6 +1105,7 @@ inline void resume_activation(const suspension& s) {
     {
         lock_guard guard(the_registry.lock);
         locked_release_slot_of(s.innermost);
+        if (ts.slot_armed) locked_kill_transfers_from(ts.current);
         locked_set_state(s.innermost, s.top, frame_state::running);
         s.innermost->await_site = nullptr;
         s.top->resumer = ts.current;
@@ -1062,8 +1142,11 @@ class await_point {
 public:
     using awaiter_type = decltype(get_awaiter(std::declval<Awaitable>(), priority<2>{}));
 
-    await_point(const frame_site* at, const char* function_id, Awaitable&& a)
-        : inner_(get_awaiter(static_cast<Awaitable&&>(a), priority<2>{})), at_(at), function_id_(function_id) {}
+    await_point(const frame_site* at, const char* function_id, unsigned depth, Awaitable&& a)
+        : inner_(get_awaiter(static_cast<Awaitable&&>(a), priority<2>{})),
+          at_(at),
+          function_id_(function_id),
+          depth_(depth) {}
     await_point(const await_point&) = delete;
     await_point& operator=(const await_point&) = delete;
 
@@ -1073,7 +1156,7 @@ public:
     auto await_suspend(std::coroutine_handle<Promise> h)
         -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
         using result = decltype(inner_.await_suspend(h));
-        suspended_ = begin_suspend(at_, function_id_, h.address());
+        suspended_ = begin_suspend(at_, function_id_, depth_, h.address());
         const suspension s = suspended_;  // a copy: *this may be gone once inner_ returned
         if (s.innermost == nullptr) return inner_.await_suspend(h);
         if constexpr (std::is_void_v<result>) {
@@ -1118,12 +1201,13 @@ private:
     awaiter_type inner_;
     const frame_site* at_;
     const char* function_id_;
+    unsigned depth_;
     suspension suspended_;
 };
 
 template <class Awaitable>
-await_point<Awaitable> make_await_point(const frame_site* at, const char* function_id, Awaitable&& a) {
-    return await_point<Awaitable>(at, function_id, static_cast<Awaitable&&>(a));
+await_point<Awaitable> make_await_point(const frame_site* at, const char* function_id, unsigned depth, Awaitable&& a) {
+    return await_point<Awaitable>(at, function_id, depth, static_cast<Awaitable&&>(a));
 }
 
 #endif  // ABT_DETAIL_HAS_COROUTINES
@@ -1133,9 +1217,10 @@ await_point<Awaitable> make_await_point(const frame_site* at, const char* functi
 /// ABT_WORK_ITEM: isolates one work item of an event loop or executor.
 class work_item_scope {
 public:
-    work_item_scope() noexcept : saved_(this_thread) {
+    work_item_scope() noexcept : saved_(this_thread), link_{this_thread.current, this_thread.scopes} {
         clear_slot();
         this_thread.current = nullptr;
+        this_thread.scopes = &link_;
         this_thread.in_work_item = true;
     }
     ~work_item_scope() {
@@ -1145,7 +1230,7 @@ public:
                           "co_await that bypassed ABT_AWAIT",
                           "wrap every co_await in a framed coroutine: co_await ABT_AWAIT(expr);");
         clear_slot();
-        this_thread = thread_state{saved_.current, false, saved_.in_work_item};
+        this_thread = thread_state{saved_.current, saved_.scopes, false, saved_.in_work_item};
     }
     work_item_scope(const work_item_scope&) = delete;
     work_item_scope& operator=(const work_item_scope&) = delete;
@@ -1157,6 +1242,7 @@ private:
         locked_pop_to(this_thread_slots(), 0);
     }
     thread_state saved_;
+    scope_link link_;
 };
 
 // ---- Dumps ------------------------------------------------------------------
@@ -1251,13 +1337,19 @@ inline void locked_write_own_chain(dump_writer& w, const std::vector<const frame
 
 /// Frames running on this thread: the innermost chain and, through each
 /// activation's resumer, the activations below it on the same stack (a
-/// nested frame's resumer is its parent). Stops at a persistent frame, whose
-/// entries do not record what was current before them.
+/// nested frame's resumer is its parent). Where the chain ends at a work item
+/// (null) or a persistent frame (whose entries keep their resumer in the
+/// ABT_REENTER guard), it goes on below the innermost such scope.
 template <class Visit>
 void for_each_running_on_this_thread(Visit visit) {
-    for (frame* f = this_thread.current; f != nullptr; f = f->resumer) {
-        visit(f);
-        if (f->site->function_id == nullptr) break;
+    frame* f = this_thread.current;
+    for (const scope_link* link = this_thread.scopes;; link = link->outer) {
+        for (; f != nullptr; f = f->resumer) {
+            visit(f);
+            if (f->site->function_id == nullptr) break;
+        }
+        if (link == nullptr) return;
+        f = link->saved_current;
     }
 }
 
@@ -1266,21 +1358,25 @@ inline std::string taskdump(bool wait_for_running_tasks) {
     registry& r = the_registry;
     frame* own = this_thread.current;
     lock_guard guard(r.lock);
-    // Make this thread's frames visible and stable for the length of the dump.
+    // Make this thread's frames visible and stable for the length of the dump;
+    // `unpark` (destroyed before `guard`) undoes it on every exit, throws included.
     std::vector<frame*> parked;
-    if (own != nullptr) {
-        locked_publish_chain(own);
-        for_each_running_on_this_thread([&](frame* f) {
-            locked_publish_chain(f);
-            // A persistent frame entered by other threads too runs for them as
-            // well: only a frame that runs for this thread alone is parked.
-            const bool runs_only_here = f->site->function_id != nullptr || f->entries == 1;
-            if (f->state == frame_state::running && !f->parked && runs_only_here) {
-                f->parked = true;
-                parked.push_back(f);
-            }
-        });
-    }
+    struct unparker {
+        std::vector<frame*>& frames;
+        ~unparker() {
+            for (frame* f : frames) f->parked = false;
+        }
+    } unpark{parked};
+    for_each_running_on_this_thread([&](frame* f) {
+        locked_publish_chain(f);
+        // A persistent frame entered by other threads too runs for them as
+        // well: only a frame that runs for this thread alone is parked.
+        const bool runs_only_here = f->site->function_id != nullptr || f->entries == 1;
+        if (f->state == frame_state::running && !f->parked && runs_only_here) {
+            f->parked = true;
+            parked.push_back(f);
+        }
+    });
     if (wait_for_running_tasks) {
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ABT_DUMP_WAIT_MS);
         while (locked_any_task_running() && std::chrono::steady_clock::now() < deadline) {
@@ -1303,7 +1399,6 @@ inline std::string taskdump(bool wait_for_running_tasks) {
             w.note_line("  ", corner, "[running]");
         }
     }
-    for (frame* f : parked) f->parked = false;
     return std::move(w.out);
 }
 
@@ -1320,12 +1415,16 @@ public:
         detail::attach_frame_slow(&frame_, detail::attach_mode::persistent);
     }
     ~persistent_frame() {
-        detail::lock_guard guard(detail::the_registry.lock);
-        if (frame_.entries != 0)
+        bool entered = false;
+        {
+            detail::lock_guard guard(detail::the_registry.lock);
+            entered = frame_.entries != 0;
+            if (!entered) detail::locked_retire(&frame_);
+        }
+        if (entered)  // reported without the lock, so a crash handler may still dump
             detail::report_misuse(&frame_, "was destroyed while a callback was inside it (ABT_REENTER)",
                                   "keep the persistent_frame alive until every ABT_REENTER scope on it ended, "
                                   "e.g. hold the owning object by shared_ptr in its handlers");
-        detail::locked_retire(&frame_);
     }
     persistent_frame(const persistent_frame&) = delete;
     persistent_frame& operator=(const persistent_frame&) = delete;
@@ -1347,12 +1446,13 @@ namespace detail {
 /// ABT_REENTER: makes a persistent frame the current frame for a callback.
 class reenter_scope {
 public:
-    explicit reenter_scope(persistent_frame& p) : frame_(&p.frame_), saved_(this_thread.current) {
+    explicit reenter_scope(persistent_frame& p) : frame_(&p.frame_), link_{this_thread.current, this_thread.scopes} {
         {
             lock_guard guard(the_registry.lock);
             if (frame_->entries++ == 0) frame_->state = frame_state::running;
         }
         this_thread.current = frame_;
+        this_thread.scopes = &link_;
     }
     ~reenter_scope() {
         if (this_thread.current != frame_)
@@ -1364,14 +1464,15 @@ public:
             lock_guard guard(the_registry.lock);
             if (--frame_->entries == 0) frame_->state = frame_state::suspended;
         }
-        this_thread.current = saved_;
+        this_thread.current = link_.saved_current;
+        this_thread.scopes = link_.outer;
     }
     reenter_scope(const reenter_scope&) = delete;
     reenter_scope& operator=(const reenter_scope&) = delete;
 
 private:
     frame* frame_;
-    frame* saved_;
+    scope_link link_;
 };
 
 }  // namespace detail

@@ -514,3 +514,115 @@ TEST_CASE("with work items marked, a child started by a framework trampoline is 
     CHECK(unmarked[1].find("\xE2\x95\xBC pumped_child at") == 0);
     CHECK(abt::task_count() == 0);
 }
+
+// ---- regressions: hand-over entries never capture the wrong frames --------------------
+
+Names seen_by_plain_helper;
+void plain_helper() {
+    ABT_FRAMED();
+    seen_by_plain_helper = backtrace_names();
+}
+coro::detached eager_waiter(coro::event& ev) {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(ev.wait());
+}
+coro::task<> keeps_running_after_eager_child(coro::event& ev, bool nested_block) {
+    ABT_FRAMED();
+    eager_waiter(ev);  // suspends and returns here: this frame runs on
+    plain_helper();
+    eager_waiter(ev);
+    if (nested_block) {
+        ABT_FRAMED("inner block");
+        co_await ABT_AWAIT(ev.wait());
+    } else {
+        co_await ABT_AWAIT(ev.wait());
+    }
+}
+
+TEST_CASE("inside a work item, a caller that runs on after its eager child suspended keeps its own frames" *
+          doctest::skip(!ABT_ENABLED)) {
+    for (const bool nested_block : {false, true}) {
+        CAPTURE(nested_block);
+        coro::run_loop loop;
+        coro::event ev;
+        loop.item_wrapper = [](const std::function<void()>& item) {
+            ABT_WORK_ITEM();
+            item();
+        };
+        coro::task<> t = keeps_running_after_eager_child(ev, nested_block);
+        loop.post([&] { t.start(); });
+        loop.run();
+        CHECK(seen_by_plain_helper == Names{"plain_helper", "keeps_running_after_eager_child"});
+        const std::vector<std::string> lines = lines_of(abt::taskdump_tree());
+        REQUIRE(lines.size() == (nested_block ? 4u : 3u));
+        CHECK(lines[0].find("\xE2\x95\xBC keeps_running_after_eager_child at") == 0);
+        CHECK(lines[1].find("  \xE2\x94\x9C\xE2\x95\xBC eager_waiter at") == 0);  // siblings, not nested
+        CHECK(lines[2].find("eager_waiter at") != std::string::npos);
+        CHECK(lines[2].find("\xE2\x94\x82") == std::string::npos);
+        ev.set();
+        CHECK(t.done());
+        CHECK(abt::task_count() == 0);
+    }
+}
+
+/// Hands control by symmetric transfer to a coroutine that is not a child
+/// (as a channel send may hand off to a waiting receiver).
+std::coroutine_handle<> handed_off_from;
+struct hand_off {
+    std::coroutine_handle<> to;
+    bool await_ready() noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> h) noexcept {
+        handed_off_from = h;
+        return to;
+    }
+    void await_resume() noexcept {}
+};
+coro::task<> unframed_receiver() { co_return; }
+coro::task<> framed_sender(std::coroutine_handle<> to) {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(hand_off{to});
+}
+coro::task<> unrelated_task(coro::event& ev) {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(ev.wait());
+}
+
+TEST_CASE("a coroutine reusing the frame of one that was handed control is not taken for it" *
+          doctest::skip(!ABT_ENABLED)) {
+    coro::event ev;
+    coro::task<> receiver = unframed_receiver();
+    coro::task<> sender = framed_sender(std::move(receiver).operator co_await().h);
+    sender.start();    // suspends, hands off to the receiver, which ends
+    receiver.reset();  // its frame is freed; the next one often lands at the same address
+    coro::task<> unrelated = unrelated_task(ev);
+    unrelated.start();
+    const std::vector<std::string> lines = lines_of(abt::taskdump_tree());
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].find("\xE2\x95\xBC framed_sender at") == 0);
+    CHECK(lines[1].find("\xE2\x95\xBC unrelated_task at") == 0);  // a task of its own
+    ev.set();
+    handed_off_from.resume();
+    CHECK(abt::task_count() == 0);
+}
+
+coro::detached conditionally_framed(int level, coro::event& ev, Names& inside) {
+    if (level == 0) {
+        ABT_FRAMED("framed level");
+        conditionally_framed(1, ev, inside);  // an unframed invocation of the same function
+        inside = backtrace_names();
+        co_await ABT_AWAIT(ev.wait());
+    } else {
+        co_await ABT_AWAIT(ev.wait());  // outside every ABT_FRAMED block: a pass-through
+    }
+}
+
+TEST_CASE("ABT_AWAIT suspends only the frames of its own invocation" * doctest::skip(!ABT_ENABLED)) {
+    coro::event ev;
+    Names inside;
+    conditionally_framed(0, ev, inside);
+    CHECK(inside == Names{"framed level"});
+    CHECK(abt::backtrace().empty());
+    CHECK(count_of(abt::taskdump_tree(), "framed level at") == 1);
+    ev.set();
+    CHECK(abt::task_count() == 0);
+}

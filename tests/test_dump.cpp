@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <latch>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -214,4 +215,40 @@ TEST_CASE("two waiting dumps from inside tasks do not wait for each other" * doc
     CHECK(count_of(dump_a, "dumping task at ") >= 1);
     CHECK(count_of(dump_b, "dumping task at ") >= 1);
     CHECK(count_of(dump_a + dump_b, "\xE2\x94\x88 [running]") == 0);
+}
+
+namespace {
+coro::detached waits_under_the_dumper(coro::event& ev) {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(ev.wait());
+}
+}  // namespace
+
+TEST_CASE("a waiting dump from a nested loop's work item inside a framed function does not wait for itself" *
+          doctest::skip(!ABT_ENABLED)) {
+    coro::event ev;
+    std::string dump;
+    std::chrono::steady_clock::duration took{};
+    {
+        ABT_FRAMED("outer");
+        waits_under_the_dumper(ev);
+        coro::run_loop loop;
+        loop.item_wrapper = [](const std::function<void()>& item) {
+            ABT_WORK_ITEM();
+            item();
+        };
+        loop.post([&] {
+            const auto start = std::chrono::steady_clock::now();
+            dump = abt::taskdump_tree(true);
+            took = std::chrono::steady_clock::now() - start;
+        });
+        loop.run();
+    }
+    CHECK(took < std::chrono::milliseconds(ABT_DUMP_WAIT_MS));
+    const std::vector<std::string> lines = lines_of(dump);
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].find("\xE2\x95\xBC outer at ") == 0);
+    CHECK(lines[1].find("waits_under_the_dumper at ") != std::string::npos);
+    ev.set();
+    CHECK(abt::task_count() == 0);
 }
