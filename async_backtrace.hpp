@@ -84,13 +84,15 @@
 //   attributed exactly, and a suspension that bypassed ABT_AWAIT is reported
 //   at the end of the work item instead of later.
 //
-// 6. CONFIGURATION (define before including; same value in every translation
-//    unit - a mismatch fails at link time, the values are part of the ABI name)
+// 6. CONFIGURATION (define before including, the same in every translation
+//    unit)
 //   ABT_ENABLED        1 (default) or 0. With 0 every macro expands to nothing
 //                      or to its plain argument; functions return empty results.
+//                      Part of the inline namespace's name: translation units
+//                      that disagree fail to link instead of misbehaving.
 //   ABT_DUMP_WAIT_MS   How long taskdump_tree(true) waits for running tasks
-//                      before it shows them as [running]. Default 1000.
-//                      (Need not match across translation units.)
+//                      before it shows them as [running]. Default 1000. (If
+//                      translation units disagree, one of the values is used.)
 //
 // LIMITS, in short (the README has the full list)
 //   - A promise's await_transform sees ABT_AWAIT's wrapper, not the inner
@@ -452,8 +454,8 @@ namespace detail {
 
 /// The site record of one ABT_FRAMED, ABT_AWAIT or ABT_SITE: static storage.
 struct frame_site {
-    location where;           // name (or awaited expression), file, line
-    const char* function_id;  // &__PRETTY_FUNCTION__ of the enclosing function; null for ABT_SITE
+    location where;           // name (what, for ABT_SITE; empty for ABT_AWAIT), file, line
+    const char* function_id;  // the enclosing function's __PRETTY_FUNCTION__; null for ABT_SITE, ABT_AWAIT
     unsigned depth;           // nesting level of an ABT_FRAMED in its function, 1 = outermost
 };
 
@@ -642,7 +644,7 @@ struct frame {
     // Written under the lock by the owner thread only; the owner reads it
     // without the lock, everyone else under it.
     bool published = false;
-    bool is_top = false;  // made as a root or from a slot: always an activation top
+    bool is_top = false;  // known to be an activation top (set by the owner, under the lock)
 
     // ---- guarded by the registry lock ----
     bool tentative = false;      // parent link not confirmed yet (symmetric transfer)
@@ -696,9 +698,10 @@ struct registry {
 /// One per program: an inline variable, constant-initialized.
 inline registry the_registry;
 
+struct scope_link;
+
 /// Per-thread state read on every frame event. Trivially destructible, so
 /// access needs no TLS guard. Only its own thread reads or writes it.
-struct scope_link;
 struct thread_state {
     frame* current = nullptr;     // INVARIANT 1: null or the innermost frame running here
     scope_link* scopes = nullptr; // innermost ABT_WORK_ITEM or ABT_REENTER scope on this thread
