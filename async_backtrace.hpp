@@ -48,9 +48,14 @@
 //   ABT_WAITING(pframe, "what");  Records that pframe now waits for "what" at
 //                            this file:line; shown while no callback runs in it.
 //   ABT_WORK_ITEM();         Scope guard for event loops and executors: marks
-//                            one work item (one handler or coroutine resumption).
-//                            Optional; it makes attribution exact through
-//                            framework trampolines and catches misuse early.
+//                            one work item (a handler, a coroutine resumption).
+//                            Optional; it isolates work items and catches a
+//                            suspension that bypassed ABT_AWAIT at once.
+//   ABT_WORK_ITEM_OF_ONE_TASK();  The same, for a work item that continues
+//                            one task only (a coroutine resumption, asio's
+//                            awaitable pump): a coroutine the framework starts
+//                            in it after a suspension is that suspension's
+//                            child (exact attribution through trampolines).
 //
 // 3. FUNCTIONS (namespace abt)
 //   std::string taskdump_tree(bool wait_for_running_tasks = false);
@@ -79,10 +84,12 @@
 //
 // 5. EVENT LOOPS AND EXECUTORS
 //   Put ABT_WORK_ITEM(); at the top of the code that runs one queued item.
-//   Without it everything still holds; with it, a child that the framework
-//   starts after its parent suspended (asio's awaitable pump does this) is
-//   attributed exactly, and a suspension that bypassed ABT_AWAIT is reported
-//   at the end of the work item instead of later.
+//   Without it everything still holds; with it, a suspension that bypassed
+//   ABT_AWAIT is reported at the end of the work item instead of later. Where
+//   a work item continues exactly one task, ABT_WORK_ITEM_OF_ONE_TASK(); also
+//   attributes a child that the framework starts after its parent suspended
+//   (asio's awaitable pump does this) to that parent. Do not use it where a
+//   work item may start several unrelated tasks: they would nest.
 //
 // 6. CONFIGURATION (define before including, the same in every translation
 //    unit)
@@ -243,6 +250,7 @@ class persistent_frame;
 #define ABT_REENTER(pframe) static_assert(sizeof(pframe) > 0, "")
 #define ABT_WAITING(pframe, ...) static_cast<void>(sizeof(pframe))
 #define ABT_WORK_ITEM() static_assert(true, "")
+#define ABT_WORK_ITEM_OF_ONE_TASK() static_assert(true, "")
 
 namespace abt {
 inline namespace ABT_DETAIL_ABI {
@@ -264,35 +272,35 @@ inline std::size_t task_count() { return 0; }
 // Macros (enabled mode)
 // ===========================================================================
 
-// ABT_FRAMED: a block-scope type alias, two static constexpr records and
-// one guard. The guard and records are named with __COUNTER__.
-//  - The alias abt_detail_frame_once_per_block carries the guard's nesting
-//    depth inside its function, found at compile time: a nested guard's alias
-//    is computed from the enclosing block's alias (its functional-cast form
-//    suppresses argument-dependent lookup); with no enclosing guard, the call
-//    finds abt::detail::abt_detail_frame_once_per_block by that lookup and
-//    gets depth 0. Aliases, unlike block-scope function declarations, also
-//    work inside g++ 12 coroutines. The price: one ABT_FRAMED per block (a
-//    second one in the same block is a "conflicting declaration" of the
+// ABT_FRAMED: two static constexpr records, a block-scope type alias and one
+// guard. The records and the guard are named with __COUNTER__.
+//  - The site record knows the site of the ABT_FRAMED whose block encloses
+//    this one (null if none), found at compile time through the alias
+//    abt_detail_frame_once_per_block: the alias declared by the enclosing
+//    block's guard, or, with no enclosing guard, argument-dependent lookup
+//    (the call syntax) finds abt::detail::abt_detail_frame_once_per_block,
+//    which answers null. Aliases, unlike block-scope function declarations,
+//    also work inside g++ 12 coroutines. The price: one ABT_FRAMED per block
+//    (a second one in the same block is a "conflicting declaration" of the
 //    alias); open a brace scope for the next. The alias shadows the enclosing
 //    block's on purpose, so -Wshadow is silenced for that one line.
 //  - The name is the function name cleaned at compile time, or the literal.
 #define ABT_FRAMED(...) ABT_DETAIL_FRAMED(ABT_DETAIL_CAT(abt_detail_frame_, __COUNTER__), "" __VA_ARGS__)
 #define ABT_DETAIL_FRAMED(id, given_name)                                                                \
-    ABT_DETAIL_SHADOW_BEGIN                                                                              \
-    using abt_detail_frame_once_per_block = ::abt::detail::depth<ABT_DETAIL_ENCLOSING_DEPTH() + 1>;      \
-    ABT_DETAIL_SHADOW_END                                                                                \
     static constexpr auto ABT_DETAIL_CAT(id, _name) =                                                    \
         ::abt::detail::frame_name(ABT_DETAIL_PRETTY_FUNCTION, given_name);                               \
     static constexpr ::abt::detail::frame_site ABT_DETAIL_CAT(id, _site){                                \
         {ABT_DETAIL_CAT(id, _name).text, __FILE__, __LINE__},                                            \
         ABT_DETAIL_PRETTY_FUNCTION,                                                                      \
-        abt_detail_frame_once_per_block::value};                                                         \
-    ::abt::detail::scope_frame id(&ABT_DETAIL_CAT(id, _site))
+        ABT_DETAIL_ENCLOSING_SITE()};                                                                    \
+    ABT_DETAIL_SHADOW_BEGIN                                                                              \
+    using abt_detail_frame_once_per_block = ::abt::detail::enclosing_frame<&ABT_DETAIL_CAT(id, _site)>;  \
+    ABT_DETAIL_SHADOW_END                                                                                \
+    ::abt::detail::scope_frame id(abt_detail_frame_once_per_block::site)
 
-/// The depth of the innermost ABT_FRAMED whose block encloses this point; 0 if none.
-#define ABT_DETAIL_ENCLOSING_DEPTH() \
-    decltype(abt_detail_frame_once_per_block(::abt::detail::depth_query{}))::value
+/// The site of the innermost ABT_FRAMED whose block encloses this point; null if none.
+#define ABT_DETAIL_ENCLOSING_SITE() \
+    decltype(abt_detail_frame_once_per_block(::abt::detail::enclosing_query{}))::site
 
 #if defined(__clang__)
 #define ABT_DETAIL_SHADOW_BEGIN _Pragma("clang diagnostic push") _Pragma("clang diagnostic ignored \"-Wshadow\"")
@@ -310,7 +318,7 @@ inline std::size_t task_count() { return 0; }
 #define ABT_DETAIL_STATIC_SITE(text)                                                        \
     ([]() noexcept -> const ::abt::detail::frame_site* {                                   \
         static constexpr ::abt::detail::frame_site abt_detail_site{                        \
-            {text, __FILE__, __LINE__}, nullptr, 0};                                       \
+            {text, __FILE__, __LINE__}, nullptr, nullptr};                                 \
         return &abt_detail_site;                                                           \
     }())
 
@@ -318,14 +326,19 @@ inline std::size_t task_count() { return 0; }
 #define ABT_REENTER(pframe) \
     ::abt::detail::reenter_scope ABT_DETAIL_CAT(abt_detail_reenter_, __COUNTER__)(pframe)
 #define ABT_WAITING(pframe, what) ((pframe).waiting_for(ABT_SITE(what)))
-#define ABT_WORK_ITEM() ::abt::detail::work_item_scope ABT_DETAIL_CAT(abt_detail_work_item_, __COUNTER__)
+#define ABT_WORK_ITEM()                                                         \
+    ::abt::detail::work_item_scope ABT_DETAIL_CAT(abt_detail_work_item_, __COUNTER__)( \
+        ::abt::detail::work_item_kind::plain)
+#define ABT_WORK_ITEM_OF_ONE_TASK()                                             \
+    ::abt::detail::work_item_scope ABT_DETAIL_CAT(abt_detail_work_item_, __COUNTER__)( \
+        ::abt::detail::work_item_kind::one_task)
 
 #if ABT_DETAIL_HAS_COROUTINES
-// ABT_AWAIT also passes the depth of the ABT_FRAMED block it sits in, so it
-// suspends only the frame of its own function invocation (see begin_suspend).
+// ABT_AWAIT also passes the site of the ABT_FRAMED whose block it sits in, so
+// it suspends only that frame's invocation (see begin_suspend).
 #define ABT_AWAIT(...)                                                                    \
     ::abt::detail::make_await_point(ABT_DETAIL_STATIC_SITE(""), ABT_DETAIL_PRETTY_FUNCTION, \
-                                    ABT_DETAIL_ENCLOSING_DEPTH(), __VA_ARGS__)
+                                    ABT_DETAIL_ENCLOSING_SITE(), __VA_ARGS__)
 #else
 #define ABT_AWAIT(...) (__VA_ARGS__)
 #endif
@@ -348,23 +361,25 @@ namespace detail {
 // Activations. An activation is one uninterrupted run of a coroutine body (or
 // a callback, or a plain call chain) on one thread. Its outermost frame is its
 // *top*; frames nested inside it in the same function invocation share its
-// fate. Nesting is exact, never a heuristic: each site knows at compile time
-// its nesting depth inside its function (see ABT_FRAMED), and a frame is
-// nested in its parent iff both sites have the same function id (address of
-// __PRETTY_FUNCTION__) and its depth is the parent's plus one. Why exact: a
-// guard of depth d >= 2 sits in the block of a guard of depth d-1 in the same
-// function; C++ forbids jumping into that block past the enclosing guard's
-// initialization, so in every invocation the enclosing guard was made first,
-// is still alive, and is the innermost running frame (anything made after it
-// has ended, or suspended and restored `current`). A depth-1 guard is always
-// a top. Recursion (same function, parent from another invocation) thus never
-// has depth+1, and a lambda's guards, which see the enclosing function's
-// depth, have another function id. Function ids are compared by address,
-// then by text: translation units may hold separate copies of an inline
-// function's name. ABT_AWAIT uses the same facts: it carries the depth of the
-// ABT_FRAMED block around it, and suspends the innermost running frame only
-// if that frame is that very guard (same function and depth); otherwise it is
-// a pass-through. The top's `resumer` is the frame that was running on the
+// fate. Nesting is exact, never a heuristic: each ABT_FRAMED site knows at
+// compile time the site of the ABT_FRAMED whose block encloses it (see
+// ABT_FRAMED), and a frame is nested in its parent iff the parent's site is
+// that enclosing site and both are in the same function (same
+// __PRETTY_FUNCTION__). Why exact: C++ forbids jumping into a block past the
+// initialization of a guard declared in it, so in every invocation the
+// enclosing guard was made first, is still alive, and is the innermost
+// running frame when the nested one is made (anything made after it has
+// ended, or suspended and restored `current`). A guard with no enclosing
+// guard is always a top. Recursion (a parent from another invocation) thus
+// never looks nested; a lambda's guards, whose enclosing site may be a guard
+// of the function around the lambda, have another function id (a nested
+// lambda's __PRETTY_FUNCTION__ names its enclosing function, so it differs).
+// Sites and function ids are compared by address, then by contents, since a
+// translation unit or shared library may hold its own copy of an inline
+// function's records. ABT_AWAIT uses the same facts: it carries the site of
+// the ABT_FRAMED around it, and suspends the innermost running frame only if
+// that frame is that very guard in the same function; otherwise it is a
+// pass-through. The top's `resumer` is the frame that was running on the
 // thread before the activation began, restored when it suspends or ends.
 //
 // Thread state. `this_thread.current` is null or the innermost frame that is
@@ -416,16 +431,18 @@ namespace detail {
 //     child's first suspension, ABT_AWAIT compares its coroutine (frame
 //     address and resume function, so a reused address does not match) with
 //     the transferred one. Equal: confirmed. Different (an unframed coroutine
-//     sat in between): the frame moves under an enclosing join's entry, or
-//     under its resumer, or becomes a task of its own. A tentative link
-//     therefore exists only while its frame runs, and a task with a running
-//     frame is shown as [running]. Another activation starting where the
-//     entry applies kills it: control came back from the transfer;
-//   - trampoline: inside an ABT_WORK_ITEM, after await_suspend returned to
-//     the framework itself (no framed code below it), the frames the
-//     framework starts in that work item.
-// A frame that site-nests in the running frame (same function, depth + 1)
-// never takes an entry: it belongs to that frame's invocation.
+//     sat in between, or the frame is not that coroutine's at all): the frame
+//     becomes a task of its own. A tentative link therefore exists only while
+//     its frame runs, and a task with a running frame is shown as [running].
+//     Another activation starting where the entry applies kills it: control
+//     came back from the transfer;
+//   - trampoline: inside an ABT_WORK_ITEM_OF_ONE_TASK, after await_suspend
+//     returned to the framework itself (no framed code and no join below
+//     it), the frames the framework starts in that work item: by the
+//     contract of that macro, they continue the same task.
+// A frame that site-nests in the running frame never takes an entry: it
+// belongs to that frame's invocation. When the stack is full, it is emptied:
+// deeper frames become tasks of their own rather than take an outer entry.
 // After the inner await_suspend returns, ABT_AWAIT never touches the
 // awaiting frame or itself again (another thread may already have resumed or
 // destroyed them), except through the slot entry under the lock.
@@ -454,20 +471,23 @@ namespace detail {
 
 /// The site record of one ABT_FRAMED, ABT_AWAIT or ABT_SITE: static storage.
 struct frame_site {
-    location where;           // name (what, for ABT_SITE; empty for ABT_AWAIT), file, line
-    const char* function_id;  // the enclosing function's __PRETTY_FUNCTION__; null for ABT_SITE, ABT_AWAIT
-    unsigned depth;           // nesting level of an ABT_FRAMED in its function, 1 = outermost
+    location where;              // name (what, for ABT_SITE; empty for ABT_AWAIT), file, line
+    const char* function_id;     // the enclosing function's __PRETTY_FUNCTION__; null for ABT_SITE, ABT_AWAIT
+    const frame_site* enclosing; // ABT_FRAMED: the ABT_FRAMED whose block encloses it, in its function or
+                                 // around its lambda; null if none
 };
 
-struct depth_query {};
-/// A guard's nesting depth inside its function, as a type (see ABT_FRAMED).
-template <unsigned N>
-struct depth {
-    static constexpr unsigned value = N;
-    constexpr explicit depth(depth_query) noexcept {}
+struct enclosing_query {};
+/// The innermost enclosing ABT_FRAMED's site, as a type (see ABT_FRAMED).
+template <const frame_site* Site>
+struct enclosing_frame {
+    static constexpr const frame_site* site = Site;
+    constexpr explicit enclosing_frame(enclosing_query) noexcept {}
 };
 /// Found by argument-dependent lookup when no enclosing block has a guard.
-constexpr depth<0> abt_detail_frame_once_per_block(depth_query q) noexcept { return depth<0>(q); }
+constexpr enclosing_frame<nullptr> abt_detail_frame_once_per_block(enclosing_query q) noexcept {
+    return enclosing_frame<nullptr>(q);
+}
 
 template <std::size_t N>
 struct fixed_string {
@@ -520,7 +540,7 @@ constexpr std::size_t qualified_name_end(const char* s, std::size_t end) {
     }
     for (bool trimmed = true; trimmed;) {
         trimmed = false;
-        const char* const qualifiers[] = {" const", " volatile", " noexcept", " &&", " &"};
+        const char* const qualifiers[] = {" const", " volatile", " mutable", " noexcept", " &&", " &"};
         for (const char* q : qualifiers) {
             const std::size_t n = literal_length(q);
             if (end >= n && has_at(s, end, end - n, q)) {
@@ -537,17 +557,27 @@ constexpr std::size_t qualified_name_end(const char* s, std::size_t end) {
 }
 
 /// Start of the qualified name: just after the return type, i.e. after the
-/// last space outside any bracket (a conversion operator's space excepted).
+/// last space and then the last '*' or '&' outside any bracket ("const char
+/// *f", "int X::*X::pm"), both searched only before an "operator" keyword
+/// ("X::operator const char*" keeps its spaces).
 constexpr std::size_t qualified_name_start(const char* s, std::size_t end) {
-    std::size_t start = 0;
+    std::size_t limit = end;
     int level = 0;
-    for (std::size_t i = 0; i < end; ++i) {
+    for (std::size_t i = 0; i < end && limit == end; ++i) {
+        const char c = s[i];
+        const bool at_word_start = i == 0 || s[i - 1] == ':' || s[i - 1] == ' ' || s[i - 1] == '*' || s[i - 1] == '&';
+        if (level == 0 && at_word_start && has_at(s, end, i, "operator")) limit = i;
+        if (c == '(' || c == '<' || c == '[' || c == '{') ++level;
+        if ((c == ')' || c == '>' || c == ']' || c == '}') && level > 0) --level;
+    }
+    std::size_t start = 0;
+    level = 0;
+    for (std::size_t i = 0; i < limit; ++i) {
         const char c = s[i];
         if (c == '(' || c == '<' || c == '[' || c == '{') ++level;
         if ((c == ')' || c == '>' || c == ']' || c == '}') && level > 0) --level;
-        if (c == ' ' && level == 0 && !(i >= 8 && has_at(s, end, i - 8, "operator"))) start = i + 1;
+        if (level == 0 && (c == ' ' || c == '*' || c == '&')) start = i + 1;
     }
-    while (start < end && (s[start] == '*' || s[start] == '&')) ++start;  // clang: "const char *f()"
     return start;
 }
 
@@ -585,6 +615,9 @@ constexpr fixed_string<N> clean_function_name(const char (&pretty)[P]) {
         } else {
             out.text[o++] = s[i++];
         }
+    }
+    if (o == 0) {  // an unusual signature (a function returning a function pointer): keep it whole
+        for (; o + 1 < N && s[o] != '\0'; ++o) out.text[o] = s[o];
     }
     out.text[o] = '\0';
     return out;
@@ -699,6 +732,7 @@ struct registry {
 inline registry the_registry;
 
 struct scope_link;
+enum class work_item_kind : unsigned char { none, plain, one_task };
 
 /// Per-thread state read on every frame event. Trivially destructible, so
 /// access needs no TLS guard. Only its own thread reads or writes it.
@@ -706,7 +740,7 @@ struct thread_state {
     frame* current = nullptr;     // INVARIANT 1: null or the innermost frame running here
     scope_link* scopes = nullptr; // innermost ABT_WORK_ITEM or ABT_REENTER scope on this thread
     bool slot_armed = false;      // this thread's slot may point at a frame (may be stale-true)
-    bool in_work_item = false;    // inside an ABT_WORK_ITEM scope
+    work_item_kind work_item = work_item_kind::none;  // the innermost work-item scope's kind
 };
 
 /// What an ABT_WORK_ITEM or ABT_REENTER scope replaced as `current`: lets a
@@ -715,6 +749,7 @@ struct thread_state {
 struct scope_link {
     frame* saved_current;
     scope_link* outer;
+    frame* entered;  // ABT_REENTER: the persistent frame it entered; null for a work item
 };
 inline thread_local thread_state this_thread;
 
@@ -736,7 +771,7 @@ struct slot_entry {
 /// Guarded by the registry lock; only its own thread pushes and pops, other
 /// threads only kill entries.
 struct thread_slots {
-    static constexpr unsigned capacity = 16;
+    static constexpr unsigned capacity = 32;
     slot_entry entries[capacity];
     unsigned size = 0;
     std::uint64_t last_serial = 0;
@@ -853,13 +888,17 @@ inline void locked_kill_transfers_from(frame* resumer) {
 }
 
 /// Pushes an inline_start entry for `target`; returns its serial, or 0 when
-/// the stack is full (then nothing is handed over: new frames become tasks
-/// of their own, which is never wrong).
+/// the stack is full. Then the stack is emptied, so that no outer entry
+/// applies to frames that belong to deeper ones: they become tasks of their
+/// own, which is never wrong.
 inline std::uint64_t locked_push(frame* target, frame* resumer) {
     thread_slots& slots = this_thread_slots();
     locked_release_slot_of(target);
     locked_pop_dead(slots);
-    if (slots.size == thread_slots::capacity) return 0;
+    if (slots.size == thread_slots::capacity) {
+        locked_pop_to(slots, 0);
+        return 0;
+    }
     slot_entry& e = slots.entries[slots.size++];
     e = slot_entry{target, resumer, coroutine_identity{}, ++slots.last_serial, slot_kind::inline_start};
     target->slot_owner = &e;
@@ -887,11 +926,22 @@ inline bool same_function(const char* a, const char* b) {
     return a == b || (a != nullptr && b != nullptr && std::strcmp(a, b) == 0);
 }
 
+/// One call site? The pointers first; the contents when they differ (a copy
+/// of an inline function's records in a shared library built with hidden
+/// symbols).
+inline bool same_site(const frame_site* a, const frame_site* b) {
+    return a == b || (a != nullptr && b != nullptr && a->where.line == b->where.line &&
+                      a->enclosing == b->enclosing && std::strcmp(a->where.file, b->where.file) == 0 &&
+                      std::strcmp(a->where.function, b->where.function) == 0 &&
+                      same_function(a->function_id, b->function_id));
+}
+
 /// True when a frame of site `child`, made while a frame of site `parent` is
-/// the innermost running frame, is nested in it in one function invocation
-/// (see DESIGN: exact, because of the compile-time depths).
+/// the innermost running frame, is nested in it in one function invocation:
+/// `parent` is the guard whose block encloses `child`, in the same function
+/// (see DESIGN: exact).
 inline bool site_nested_in(const frame_site* child, const frame_site* parent) {
-    return parent->function_id != nullptr && parent->depth + 1 == child->depth &&
+    return child->enclosing != nullptr && same_site(child->enclosing, parent) &&
            same_function(parent->function_id, child->function_id);
 }
 
@@ -1036,15 +1086,17 @@ struct suspension {
 
 /// Marks the running activation suspended at `at`. The innermost running
 /// frame belongs to the awaiting invocation iff it is the ABT_FRAMED whose
-/// block encloses the ABT_AWAIT: same function, same depth (the argument
-/// behind DESIGN's exact nesting applies). Otherwise (an unframed coroutine,
-/// or an ABT_AWAIT outside every ABT_FRAMED block) nothing changes and an
-/// empty suspension is returned.
-inline suspension begin_suspend(const frame_site* at, const char* function_id, unsigned depth, const void* handle) {
+/// block encloses the ABT_AWAIT, in the same function (the argument behind
+/// DESIGN's exact nesting applies). Otherwise (an unframed coroutine, or an
+/// ABT_AWAIT outside every ABT_FRAMED block) nothing changes and an empty
+/// suspension is returned.
+inline suspension begin_suspend(const frame_site* at, const char* function_id, const frame_site* enclosing,
+                                const void* handle) {
     thread_state& ts = this_thread;
     frame* cur = ts.current;
     suspension s;
-    if (cur == nullptr || depth == 0 || cur->site->depth != depth || !same_function(cur->site->function_id, function_id))
+    if (cur == nullptr || enclosing == nullptr || !same_site(cur->site, enclosing) ||
+        !same_function(cur->site->function_id, function_id))
         return s;
     s.innermost = cur;
     {
@@ -1056,16 +1108,10 @@ inline suspension begin_suspend(const frame_site* at, const char* function_id, u
             if (top->expected == identify_coroutine(handle)) {
                 top->tentative = false;  // confirmed: it is the coroutine its parent transferred to
             } else {
-                // An unframed coroutine sat in between. The frame belongs to an
-                // enclosing hand-over still open here (a join), or to its
-                // resumer, or is a task of its own.
-                slot_entry* e = locked_applicable_entry(top->resumer);
-                if (e != nullptr && e->kind != slot_kind::transfer) {
-                    locked_move(top, e->target);
-                } else {
-                    if (top->resumer != nullptr) locked_publish_chain(top->resumer);
-                    locked_move(top, top->resumer);
-                }
+                // Not the coroutine its parent handed control to: an unframed
+                // coroutine sat in between, or it is unrelated. Its parent
+                // cannot be known: a task of its own, never a wrong child.
+                locked_move(top, nullptr);
             }
         }
         locked_publish_chain(cur);
@@ -1079,6 +1125,13 @@ inline suspension begin_suspend(const frame_site* at, const char* function_id, u
 }
 
 enum class suspend_outcome { suspended, transferred, not_suspended };
+
+/// Is a join's hand-over (inline_start) still open below `size`?
+inline bool locked_has_live_inline_entry(const thread_slots& slots, unsigned size) {
+    for (unsigned i = 0; i < size; ++i)
+        if (slots.entries[i].target != nullptr && slots.entries[i].kind == slot_kind::inline_start) return true;
+    return false;
+}
 
 /// After the inner await_suspend returned: decides what the slot becomes.
 inline void end_suspend(const suspension& s, suspend_outcome outcome, const void* next_handle) {
@@ -1095,8 +1148,9 @@ inline void end_suspend(const suspension& s, suspend_outcome outcome, const void
     if (outcome == suspend_outcome::transferred) {
         e.kind = slot_kind::transfer;
         e.expected = identify_coroutine(next_handle);
-    } else if (outcome == suspend_outcome::suspended && this_thread.in_work_item && s.resumer == nullptr) {
-        e.kind = slot_kind::trampoline;  // control went back to the framework, not into framed code
+    } else if (outcome == suspend_outcome::suspended && this_thread.work_item == work_item_kind::one_task &&
+               s.resumer == nullptr && !locked_has_live_inline_entry(slots, index - 1)) {
+        e.kind = slot_kind::trampoline;  // control went back to the framework itself: no framed code, no join
     } else {
         locked_pop_to(slots, index - 1);
     }
@@ -1145,12 +1199,14 @@ class await_point {
 public:
     using awaiter_type = decltype(get_awaiter(std::declval<Awaitable>(), priority<2>{}));
 
-    await_point(const frame_site* at, const char* function_id, unsigned depth, Awaitable&& a)
+    await_point(const frame_site* at, const char* function_id, const frame_site* enclosing, Awaitable&& a)
         : inner_(get_awaiter(static_cast<Awaitable&&>(a), priority<2>{})),
           at_(at),
           function_id_(function_id),
-          depth_(depth) {}
-    await_point(const await_point&) = delete;
+          enclosing_(enclosing) {}
+    // Movable (when the inner awaiter is), for promises whose await_transform
+    // takes awaitables by value; never moved once suspended.
+    await_point(await_point&&) = default;
     await_point& operator=(const await_point&) = delete;
 
     bool await_ready() { return inner_.await_ready(); }
@@ -1159,7 +1215,7 @@ public:
     auto await_suspend(std::coroutine_handle<Promise> h)
         -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
         using result = decltype(inner_.await_suspend(h));
-        suspended_ = begin_suspend(at_, function_id_, depth_, h.address());
+        suspended_ = begin_suspend(at_, function_id_, enclosing_, h.address());
         const suspension s = suspended_;  // a copy: *this may be gone once inner_ returned
         if (s.innermost == nullptr) return inner_.await_suspend(h);
         if constexpr (std::is_void_v<result>) {
@@ -1204,27 +1260,30 @@ private:
     awaiter_type inner_;
     const frame_site* at_;
     const char* function_id_;
-    unsigned depth_;
+    const frame_site* enclosing_;
     suspension suspended_;
 };
 
 template <class Awaitable>
-await_point<Awaitable> make_await_point(const frame_site* at, const char* function_id, unsigned depth, Awaitable&& a) {
-    return await_point<Awaitable>(at, function_id, depth, static_cast<Awaitable&&>(a));
+await_point<Awaitable> make_await_point(const frame_site* at, const char* function_id, const frame_site* enclosing,
+                                        Awaitable&& a) {
+    return await_point<Awaitable>(at, function_id, enclosing, static_cast<Awaitable&&>(a));
 }
 
 #endif  // ABT_DETAIL_HAS_COROUTINES
 
 // ---- Work items -------------------------------------------------------------
 
-/// ABT_WORK_ITEM: isolates one work item of an event loop or executor.
+/// ABT_WORK_ITEM and ABT_WORK_ITEM_OF_ONE_TASK: isolate one work item of an
+/// event loop or executor.
 class work_item_scope {
 public:
-    work_item_scope() noexcept : saved_(this_thread), link_{this_thread.current, this_thread.scopes} {
+    explicit work_item_scope(work_item_kind kind) noexcept
+        : saved_(this_thread), link_{this_thread.current, this_thread.scopes, nullptr} {
         clear_slot();
         this_thread.current = nullptr;
         this_thread.scopes = &link_;
-        this_thread.in_work_item = true;
+        this_thread.work_item = kind;
     }
     ~work_item_scope() {
         if (this_thread.current != nullptr)
@@ -1233,7 +1292,7 @@ public:
                           "co_await that bypassed ABT_AWAIT",
                           "wrap every co_await in a framed coroutine: co_await ABT_AWAIT(expr);");
         clear_slot();
-        this_thread = thread_state{saved_.current, saved_.scopes, false, saved_.in_work_item};
+        this_thread = thread_state{saved_.current, saved_.scopes, false, saved_.work_item};
     }
     work_item_scope(const work_item_scope&) = delete;
     work_item_scope& operator=(const work_item_scope&) = delete;
@@ -1338,6 +1397,14 @@ inline void locked_write_own_chain(dump_writer& w, const std::vector<const frame
     w.note_line("  ", corner, "[running: other frames of this task are not shown]");
 }
 
+/// How many ABT_REENTER scopes of this thread have entered persistent frame f.
+inline unsigned entries_on_this_thread(const frame* f) {
+    unsigned n = 0;
+    for (const scope_link* link = this_thread.scopes; link != nullptr; link = link->outer)
+        if (link->entered == f) ++n;
+    return n;
+}
+
 /// Frames running on this thread: the innermost chain and, through each
 /// activation's resumer, the activations below it on the same stack (a
 /// nested frame's resumer is its parent). Where the chain ends at a work item
@@ -1374,7 +1441,7 @@ inline std::string taskdump(bool wait_for_running_tasks) {
         locked_publish_chain(f);
         // A persistent frame entered by other threads too runs for them as
         // well: only a frame that runs for this thread alone is parked.
-        const bool runs_only_here = f->site->function_id != nullptr || f->entries == 1;
+        const bool runs_only_here = f->site->function_id != nullptr || f->entries == entries_on_this_thread(f);
         if (f->state == frame_state::running && !f->parked && runs_only_here) {
             f->parked = true;
             parked.push_back(f);
@@ -1449,10 +1516,14 @@ namespace detail {
 /// ABT_REENTER: makes a persistent frame the current frame for a callback.
 class reenter_scope {
 public:
-    explicit reenter_scope(persistent_frame& p) : frame_(&p.frame_), link_{this_thread.current, this_thread.scopes} {
+    explicit reenter_scope(persistent_frame& p)
+        : frame_(&p.frame_), link_{this_thread.current, this_thread.scopes, &p.frame_} {
         {
             lock_guard guard(the_registry.lock);
-            if (frame_->entries++ == 0) frame_->state = frame_state::running;
+            if (frame_->entries++ == 0) {
+                frame_->state = frame_state::running;
+                frame_->await_site = nullptr;  // what it waited for has come: a callback runs
+            }
         }
         this_thread.current = frame_;
         this_thread.scopes = &link_;

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -129,4 +130,47 @@ TEST_CASE("a persistent frame made inside a framed function nests under it and o
     CHECK(after[0].find("\xE2\x95\xBC accepted connection at") == 0);
     op.reset();
     CHECK(abt::task_count() == 0);
+}
+
+namespace callbacks {
+struct completes_inline {
+    abt::persistent_frame frame{ABT_SITE("inline op")};
+    std::string dump;
+    std::chrono::steady_clock::duration took{};
+    void on_write() {
+        ABT_REENTER(frame);  // the second entry of this frame on this thread
+        const auto start = std::chrono::steady_clock::now();
+        dump = abt::taskdump_tree(true);
+        took = std::chrono::steady_clock::now() - start;
+    }
+    void on_read() {
+        ABT_REENTER(frame);
+        on_write();  // the write completed synchronously: its callback runs inline
+    }
+};
+}  // namespace callbacks
+
+TEST_CASE("a waiting dump inside a persistent frame re-entered twice on this thread does not wait for itself" *
+          doctest::skip(!ABT_ENABLED)) {
+    callbacks::completes_inline op;
+    op.on_read();
+    CHECK(op.took < std::chrono::milliseconds(ABT_DUMP_WAIT_MS));
+    const std::vector<std::string> lines = lines_of(op.dump);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].find("\xE2\x95\xBC inline op at ") == 0);
+    CHECK(lines[0].find("[running]") != std::string::npos);
+}
+
+TEST_CASE("what a persistent frame waited for is cleared when its next callback runs" * doctest::skip(!ABT_ENABLED)) {
+    abt::persistent_frame op{ABT_SITE("op")};
+    {
+        ABT_REENTER(op);
+        ABT_WAITING(op, "first reply");
+    }
+    CHECK(count_of(abt::taskdump_tree(), "(first reply)") == 1);
+    {
+        ABT_REENTER(op);  // the reply came; this callback records no new wait
+    }
+    CHECK(count_of(abt::taskdump_tree(), "(first reply)") == 0);
+    CHECK(count_of(abt::taskdump_tree(), " suspended at ") == 0);
 }

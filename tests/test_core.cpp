@@ -22,6 +22,12 @@ struct session {
         ABT_FRAMED();
         return backtrace_names();
     }
+    operator const char*() const {
+        ABT_FRAMED();
+        static std::string name;
+        name = backtrace_names().at(0);
+        return name.c_str();
+    }
     static std::vector<std::string> from_static() {
         ABT_FRAMED();
         return backtrace_names();
@@ -43,6 +49,14 @@ std::vector<std::string> lambda_holder() {
         return backtrace_names();
     };
     return lambda(1);
+}
+std::vector<std::string> mutable_lambda_holder() {
+    auto lambda = [calls = 0]() mutable {
+        ++calls;
+        ABT_FRAMED();
+        return backtrace_names();
+    };
+    return lambda();
 }
 const char* returns_pointer() {
     ABT_FRAMED();
@@ -90,6 +104,8 @@ TEST_CASE("templates and lambdas get readable names on every compiler" * doctest
     CHECK(templated.find('(') == std::string::npos);
     CHECK(templated.find("[with") == std::string::npos);
     CHECK(app::lambda_holder() == std::vector<std::string>{"app::lambda_holder::<lambda>"});
+    CHECK(app::mutable_lambda_holder() == std::vector<std::string>{"app::mutable_lambda_holder::<lambda>"});
+    CHECK(std::string(static_cast<const char*>(app::session{})).rfind("app::session::operator const char", 0) == 0);
     const std::string anonymous = app::in_anonymous_namespace().at(0);
     CHECK(anonymous.find("in_anonymous_namespace") != std::string::npos);
     const bool no_parameters = anonymous.find("()") == std::string::npos;

@@ -481,13 +481,19 @@ coro::task<> pumped_parent(coro::event& ev, std::coroutine_handle<>* pump_slot) 
     ABT_FRAMED();
     co_await ABT_AWAIT(pumped(pumped_child(ev), pump_slot));
 }
-std::string run_pumped(bool mark_work_items) {
+enum class marking { none, plain, one_task };
+std::string run_pumped(marking mark) {
     coro::run_loop loop;
     coro::event ev;
     std::coroutine_handle<> pump_slot;
-    if (mark_work_items)
+    if (mark == marking::plain)
         loop.item_wrapper = [](const std::function<void()>& item) {
             ABT_WORK_ITEM();
+            item();
+        };
+    if (mark == marking::one_task)
+        loop.item_wrapper = [](const std::function<void()>& item) {
+            ABT_WORK_ITEM_OF_ONE_TASK();
             item();
         };
     coro::task<> t = pumped_parent(ev, &pump_slot);
@@ -502,16 +508,18 @@ std::string run_pumped(bool mark_work_items) {
     return dump;
 }
 
-TEST_CASE("with work items marked, a child started by a framework trampoline is attributed exactly" *
+TEST_CASE("with one-task work items marked, a child started by a framework trampoline is attributed exactly" *
           doctest::skip(!ABT_ENABLED)) {
-    const std::vector<std::string> marked = lines_of(run_pumped(true));
+    const std::vector<std::string> marked = lines_of(run_pumped(marking::one_task));
     REQUIRE(marked.size() == 2);
     CHECK(marked[0].find("\xE2\x95\xBC pumped_parent at") == 0);
     CHECK(marked[1].find("  \xE2\x94\x94\xE2\x95\xBC pumped_child at") == 0);
-    const std::vector<std::string> unmarked = lines_of(run_pumped(false));
-    REQUIRE(unmarked.size() == 2);  // without: a task of its own, never a wrong parent
-    CHECK(unmarked[0].find("\xE2\x95\xBC pumped_parent at") == 0);
-    CHECK(unmarked[1].find("\xE2\x95\xBC pumped_child at") == 0);
+    for (const marking mark : {marking::none, marking::plain}) {
+        const std::vector<std::string> unmarked = lines_of(run_pumped(mark));
+        REQUIRE(unmarked.size() == 2);  // without: a task of its own, never a wrong parent
+        CHECK(unmarked[0].find("\xE2\x95\xBC pumped_parent at") == 0);
+        CHECK(unmarked[1].find("\xE2\x95\xBC pumped_child at") == 0);
+    }
     CHECK(abt::task_count() == 0);
 }
 
@@ -541,14 +549,22 @@ coro::task<> keeps_running_after_eager_child(coro::event& ev, bool nested_block)
 
 TEST_CASE("inside a work item, a caller that runs on after its eager child suspended keeps its own frames" *
           doctest::skip(!ABT_ENABLED)) {
-    for (const bool nested_block : {false, true}) {
+    for (const bool nested_block : {false, true})
+    for (const bool one_task : {false, true}) {
         CAPTURE(nested_block);
+        CAPTURE(one_task);
         coro::run_loop loop;
         coro::event ev;
-        loop.item_wrapper = [](const std::function<void()>& item) {
-            ABT_WORK_ITEM();
-            item();
-        };
+        if (one_task)
+            loop.item_wrapper = [](const std::function<void()>& item) {
+                ABT_WORK_ITEM_OF_ONE_TASK();
+                item();
+            };
+        else
+            loop.item_wrapper = [](const std::function<void()>& item) {
+                ABT_WORK_ITEM();
+                item();
+            };
         coro::task<> t = keeps_running_after_eager_child(ev, nested_block);
         loop.post([&] { t.start(); });
         loop.run();
@@ -625,4 +641,153 @@ TEST_CASE("ABT_AWAIT suspends only the frames of its own invocation" * doctest::
     CHECK(count_of(abt::taskdump_tree(), "framed level at") == 1);
     ev.set();
     CHECK(abt::task_count() == 0);
+}
+
+// ---- regressions from the second review -------------------------------------------------
+
+coro::task<> join_child_yields(coro::run_loop& loop) {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(loop.schedule());
+}
+coro::task<> join_child_waits(coro::event& ev) {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(ev.wait());
+}
+coro::task<> join_in_work_item(coro::run_loop& loop, coro::event& ev) {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(coro::when_all(join_child_yields(loop), join_child_waits(ev)));
+}
+coro::task<> unrelated_in_same_item(coro::event& ev) {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(ev.wait());
+}
+
+TEST_CASE("work items keep join children siblings, and a plain work item never nests unrelated tasks" *
+          doctest::skip(!ABT_ENABLED)) {
+    for (const bool one_task : {false, true}) {
+        CAPTURE(one_task);
+        coro::run_loop loop;
+        coro::event ev;
+        if (one_task)
+            loop.item_wrapper = [](const std::function<void()>& item) {
+                ABT_WORK_ITEM_OF_ONE_TASK();
+                item();
+            };
+        else
+            loop.item_wrapper = [](const std::function<void()>& item) {
+                ABT_WORK_ITEM();
+                item();
+            };
+        coro::task<> joined = join_in_work_item(loop, ev);
+        coro::task<> unrelated = unrelated_in_same_item(ev);
+        std::string dump;
+        loop.post([&] {
+            joined.start();
+            if (!one_task) unrelated.start();  // two tasks in one item: only for the plain kind
+            dump = abt::taskdump_tree();
+        });
+        loop.run();
+        const std::vector<std::string> lines = lines_of(dump);
+        REQUIRE(lines.size() == (one_task ? 3u : 4u));
+        CHECK(lines[0].find("\xE2\x95\xBC join_in_work_item at") == 0);
+        CHECK(lines[1].find("  \xE2\x94\x9C\xE2\x95\xBC join_child_yields at") == 0);
+        CHECK(lines[2].find("  \xE2\x94\x94\xE2\x95\xBC join_child_waits at") == 0);
+        if (!one_task) CHECK(lines[3].find("\xE2\x95\xBC unrelated_in_same_item at") == 0);
+        ev.set();
+        loop.run();
+        CHECK(joined.done());
+        CHECK(abt::task_count() == 0);
+    }
+}
+
+coro::task<> leaf_of_unframed(coro::event& ev) {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(ev.wait());
+}
+coro::task<> unframed_between(coro::event& ev) { co_await leaf_of_unframed(ev); }
+coro::task<> resumed_inline(coro::event& go, coro::event& leaf_gate) {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(go.wait());
+    co_await ABT_AWAIT(unframed_between(leaf_gate));
+}
+coro::task<> resumes_others_inline(coro::event& go, coro::event& own_gate) {
+    ABT_FRAMED();
+    go.set();  // resumes resumed_inline on this thread, inside this frame
+    co_await ABT_AWAIT(own_gate.wait());
+}
+
+TEST_CASE("a frame behind an unframed coroutine never lands in the task that resumed its parent" *
+          doctest::skip(!ABT_ENABLED)) {
+    coro::event go, leaf_gate, own_gate;
+    coro::task<> p = resumed_inline(go, leaf_gate);
+    coro::task<> s = resumes_others_inline(go, own_gate);
+    p.start();
+    s.start();
+    const std::vector<std::string> lines = lines_of(abt::taskdump_tree());
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[0].find("\xE2\x95\xBC resumed_inline at") == 0);
+    CHECK(lines[1].find("\xE2\x95\xBC resumes_others_inline at") == 0);
+    CHECK(lines[2].find("\xE2\x95\xBC leaf_of_unframed at") == 0);  // a task of its own
+    leaf_gate.set();
+    own_gate.set();
+    CHECK(p.done());
+    CHECK(s.done());
+    CHECK(abt::task_count() == 0);
+}
+
+std::size_t deepest_backtrace = 0;
+coro::task<> nested_join(int n, coro::event& ev) {
+    ABT_FRAMED();
+    if (n == 0) {
+        deepest_backtrace = abt::backtrace().size();
+        co_await ABT_AWAIT(ev.wait());
+        co_return;
+    }
+    co_await ABT_AWAIT(coro::when_all(nested_join(n - 1, ev)));
+}
+
+TEST_CASE("joins nested deeper than the hand-over stack never take an outer parent" * doctest::skip(!ABT_ENABLED)) {
+    coro::event ev;
+    coro::task<> t = nested_join(40, ev);
+    t.start();
+    const std::vector<std::string> lines = lines_of(abt::taskdump_tree());
+    // Every frame is either a root or exactly one column deeper than the line above.
+    std::size_t previous = 0;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const std::size_t column = testing::column_of_frame_mark(lines[i]);
+        CHECK((column == 0 || column == previous + 3));
+        previous = column;
+    }
+    CHECK(lines.size() == 41);
+    CHECK(abt::task_count() >= 2);  // the hand-over stack (32) ran out: some joins start tasks of their own
+    CHECK(deepest_backtrace <= 41);
+    ev.set();
+    CHECK(t.done());
+    CHECK(abt::task_count() == 0);
+}
+
+coro::event sibling_gate;
+TEST_CASE("sibling lambdas with the same signature are never taken for one invocation" * doctest::skip(!ABT_ENABLED)) {
+    std::function<void()> call_b;
+    Names seen_by_a;
+    auto a = [&] {
+        ABT_FRAMED();
+        call_b();  // b's eager coroutine suspends inside and returns here
+        seen_by_a = backtrace_names();
+    };
+    {
+        ABT_FRAMED("main block");
+        auto b = []() -> coro::detached {
+            ABT_FRAMED();
+            co_await ABT_AWAIT(sibling_gate.wait());
+        };
+        call_b = [&] { b(); };
+        a();
+        CHECK(seen_by_a.size() == 2);  // a's frame and the main block: a still runs
+        CHECK(count_of(abt::taskdump_tree(), " suspended at ") == 1);
+    }
+    CHECK(abt::task_count() == 1);
+    sibling_gate.set();
+    CHECK(abt::task_count() == 0);
+    CHECK(abt::backtrace().empty());
 }
