@@ -482,10 +482,8 @@ coro::task<> pumped_parent(coro::event& ev, std::coroutine_handle<>* pump_slot) 
     co_await ABT_AWAIT(pumped(pumped_child(ev), pump_slot));
 }
 enum class marking { none, plain, one_task };
-std::string run_pumped(marking mark) {
-    coro::run_loop loop;
-    coro::event ev;
-    std::coroutine_handle<> pump_slot;
+/// Makes the loop run each item inside ABT_WORK_ITEM or ABT_WORK_ITEM_OF_ONE_TASK.
+void mark_work_items(coro::run_loop& loop, marking mark) {
     if (mark == marking::plain)
         loop.item_wrapper = [](const std::function<void()>& item) {
             ABT_WORK_ITEM();
@@ -496,6 +494,12 @@ std::string run_pumped(marking mark) {
             ABT_WORK_ITEM_OF_ONE_TASK();
             item();
         };
+}
+std::string run_pumped(marking mark) {
+    coro::run_loop loop;
+    coro::event ev;
+    std::coroutine_handle<> pump_slot;
+    mark_work_items(loop, mark);
     coro::task<> t = pumped_parent(ev, &pump_slot);
     loop.post([&] {
         t.start();
@@ -555,16 +559,7 @@ TEST_CASE("inside a work item, a caller that runs on after its eager child suspe
         CAPTURE(one_task);
         coro::run_loop loop;
         coro::event ev;
-        if (one_task)
-            loop.item_wrapper = [](const std::function<void()>& item) {
-                ABT_WORK_ITEM_OF_ONE_TASK();
-                item();
-            };
-        else
-            loop.item_wrapper = [](const std::function<void()>& item) {
-                ABT_WORK_ITEM();
-                item();
-            };
+        mark_work_items(loop, one_task ? marking::one_task : marking::plain);
         coro::task<> t = keeps_running_after_eager_child(ev, nested_block);
         loop.post([&] { t.start(); });
         loop.run();
@@ -668,16 +663,7 @@ TEST_CASE("work items keep join children siblings, and a plain work item never n
         CAPTURE(one_task);
         coro::run_loop loop;
         coro::event ev;
-        if (one_task)
-            loop.item_wrapper = [](const std::function<void()>& item) {
-                ABT_WORK_ITEM_OF_ONE_TASK();
-                item();
-            };
-        else
-            loop.item_wrapper = [](const std::function<void()>& item) {
-                ABT_WORK_ITEM();
-                item();
-            };
+        mark_work_items(loop, one_task ? marking::one_task : marking::plain);
         coro::task<> joined = join_in_work_item(loop, ev);
         coro::task<> unrelated = unrelated_in_same_item(ev);
         std::string dump;
