@@ -27,7 +27,7 @@ TEST_BINARIES := $(BUILD)/test-gcc $(BUILD)/test-clang-O2 $(BUILD)/test-gcc-asan
 
 DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev
 
-.PHONY: all example examples test test-binaries deps check-include check-abi check-tu clean help
+.PHONY: all example examples test test-binaries deps check-include check-abi check-tu check-so clean help
 
 all: examples $(TEST_BINARIES)
 
@@ -126,9 +126,17 @@ $(BUILD)/tu-inline: tests/tu_inline_main.cpp tests/tu_inline_other.cpp tests/tu_
 check-tu: $(BUILD)/tu-inline
 	./$(BUILD)/tu-inline
 
+# A shared library built with -fvisibility=hidden shares the program's registry.
+$(BUILD)/so-main: tests/so_main.cpp tests/so_lib.cpp $(HEADER) tests/coro.hpp | $(BUILD)
+	$(GXX) $(STD) $(WARNINGS) -O1 -fPIC -shared -fvisibility=hidden tests/so_lib.cpp -o $(BUILD)/libabt_so_test.so
+	$(GXX) $(STD) $(WARNINGS) -O1 tests/so_main.cpp -L$(BUILD) -labt_so_test -Wl,-rpath,'$$ORIGIN' -o $@ -pthread
+
+check-so: $(BUILD)/so-main
+	./$(BUILD)/so-main
+
 test: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) test-binaries
-	@$(MAKE) --no-print-directory check-include check-abi check-tu
+	@$(MAKE) --no-print-directory check-include check-abi check-tu check-so
 	@set -e; for t in $(TEST_BINARIES); do \
 	  echo "== $$t"; \
 	  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

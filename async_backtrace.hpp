@@ -150,6 +150,14 @@
 #define ABT_DETAIL_PRETTY_FUNCTION __func__
 #endif
 
+// The program-wide state (registry, thread state) must be one object even
+// across shared libraries built with -fvisibility=hidden.
+#if defined(__GNUC__) || defined(__clang__)
+#define ABT_DETAIL_PROGRAM_WIDE __attribute__((visibility("default")))
+#else
+#define ABT_DETAIL_PROGRAM_WIDE
+#endif
+
 #define ABT_DETAIL_CAT2(a, b) a##b
 #define ABT_DETAIL_CAT(a, b) ABT_DETAIL_CAT2(a, b)
 
@@ -288,7 +296,8 @@ inline std::size_t task_count() { return 0; }
 #define ABT_FRAMED(...) ABT_DETAIL_FRAMED(ABT_DETAIL_CAT(abt_detail_frame_, __COUNTER__), "" __VA_ARGS__)
 #define ABT_DETAIL_FRAMED(id, given_name)                                                                \
     static constexpr auto ABT_DETAIL_CAT(id, _name) =                                                    \
-        ::abt::detail::frame_name(ABT_DETAIL_PRETTY_FUNCTION, given_name);                               \
+        ::abt::detail::frame_name<::abt::detail::name_capacity(ABT_DETAIL_PRETTY_FUNCTION, given_name)>( \
+            ABT_DETAIL_PRETTY_FUNCTION, given_name);                                                     \
     static constexpr ::abt::detail::frame_site ABT_DETAIL_CAT(id, _site){                                \
         {ABT_DETAIL_CAT(id, _name).text, __FILE__, __LINE__},                                            \
         ABT_DETAIL_PRETTY_FUNCTION,                                                                      \
@@ -441,8 +450,13 @@ namespace detail {
 //     it), the frames the framework starts in that work item: by the
 //     contract of that macro, they continue the same task.
 // A frame that site-nests in the running frame never takes an entry: it
-// belongs to that frame's invocation. When the stack is full, it is emptied:
-// deeper frames become tasks of their own rather than take an outer entry.
+// belongs to that frame's invocation. When the stack is full, no entry
+// applies until the suspension that found it full ends (suspensions nest
+// strictly on a thread): deeper frames become tasks of their own rather than
+// take an outer entry. A work item hides the entries below it (`base`) and
+// ends its own. A coroutine resumed at a pass-through ABT_AWAIT kills the
+// transfer entries that expect it: it is a running coroutine handed control,
+// not a fresh child.
 // After the inner await_suspend returns, ABT_AWAIT never touches the
 // awaiting frame or itself again (another thread may already have resumed or
 // destroyed them), except through the slot entry under the lock.
@@ -582,14 +596,13 @@ constexpr std::size_t qualified_name_start(const char* s, std::size_t end) {
 }
 
 /// "void app::session::read_loop(int)" -> "app::session::read_loop"; lambdas
-/// become "<lambda>" for g++ and clang++ alike.
-/// Room for a few "{anonymous}" -> "(anonymous namespace)" rewrites.
-constexpr std::size_t name_slack = 32;
-
-template <std::size_t P, std::size_t N = P + name_slack>
-constexpr fixed_string<N> clean_function_name(const char (&pretty)[P]) {
+/// become "<lambda>" for g++ and clang++ alike. N is the room for the
+/// result (see name_capacity). Takes a pointer, not an array: g++ types
+/// __PRETTY_FUNCTION__ as an array of unknown bound in a generic lambda
+/// inside a template.
+template <std::size_t N>
+constexpr fixed_string<N> clean_function_name(const char* s) {
     fixed_string<N> out{};
-    const char* s = pretty;
     const std::size_t end = qualified_name_end(s, literal_length(s));
     std::size_t o = 0;
     for (std::size_t i = qualified_name_start(s, end); i < end && o + 1 < N;) {
@@ -623,15 +636,20 @@ constexpr fixed_string<N> clean_function_name(const char (&pretty)[P]) {
     return out;
 }
 
-template <std::size_t P, std::size_t M, std::size_t N = (P + name_slack > M ? P + name_slack : M)>
-constexpr fixed_string<N> frame_name(const char (&pretty)[P], const char (&given)[M]) {
+/// Room for a frame's name: the signature or the given name, plus a few
+/// "{anonymous}" -> "(anonymous namespace)" rewrites.
+constexpr std::size_t name_capacity(const char* pretty, const char* given) {
+    const std::size_t from_pretty = literal_length(pretty) + 32;
+    const std::size_t from_given = literal_length(given);
+    return (from_pretty > from_given ? from_pretty : from_given) + 1;
+}
+
+/// The given name if not empty, else the cleaned function name.
+template <std::size_t N>
+constexpr fixed_string<N> frame_name(const char* pretty, const char* given) {
+    if (given[0] == '\0') return clean_function_name<N>(pretty);
     fixed_string<N> out{};
-    if (M > 1) {
-        for (std::size_t i = 0; i < M; ++i) out.text[i] = given[i];
-    } else {
-        const fixed_string<P + name_slack> cleaned = clean_function_name(pretty);
-        for (std::size_t i = 0; i < P + name_slack; ++i) out.text[i] = cleaned.text[i];
-    }
+    for (std::size_t i = 0; i + 1 < N && given[i] != '\0'; ++i) out.text[i] = given[i];
     return out;
 }
 
@@ -728,8 +746,9 @@ struct registry {
     frame tasks;               // sentinel: its children are the roots, oldest first
     std::size_t task_count = 0;
 };
-/// One per program: an inline variable, constant-initialized.
-inline registry the_registry;
+/// One per program: an inline variable, constant-initialized, visible to
+/// every shared library.
+ABT_DETAIL_PROGRAM_WIDE inline registry the_registry;
 
 struct scope_link;
 enum class work_item_kind : unsigned char { none, plain, one_task };
@@ -751,7 +770,7 @@ struct scope_link {
     scope_link* outer;
     frame* entered;  // ABT_REENTER: the persistent frame it entered; null for a work item
 };
-inline thread_local thread_state this_thread;
+ABT_DETAIL_PROGRAM_WIDE inline thread_local thread_state this_thread;
 
 /// One hand-over point (see DESIGN): a suspending frame offers itself as the
 /// parent of the frames started next on this thread. Guarded by the registry
@@ -774,6 +793,8 @@ struct thread_slots {
     static constexpr unsigned capacity = 32;
     slot_entry entries[capacity];
     unsigned size = 0;
+    unsigned base = 0;      // entries below belong to work items around the current one: hidden
+    unsigned overflow = 0;  // suspensions in progress that found the stack full: nothing applies
     std::uint64_t last_serial = 0;
     thread_slots() = default;
     thread_slots(const thread_slots&) = delete;
@@ -781,7 +802,7 @@ struct thread_slots {
     ~thread_slots();
 };
 
-inline thread_slots& this_thread_slots() {
+ABT_DETAIL_PROGRAM_WIDE inline thread_slots& this_thread_slots() {
     // A separate thread_local, touched only on slow paths, so that its
     // destructor (thread exit kills its entries) costs the hot path nothing.
     static thread_local thread_slots slots;
@@ -855,9 +876,10 @@ inline void locked_release_slot_of(frame* f) {
     if (f->slot_owner != nullptr) locked_kill(*f->slot_owner);
 }
 
-/// Drops dead entries from the top of this thread's stack.
+/// Drops dead entries from the top of this thread's stack (not below the
+/// current work item's base: those belong to the code around it).
 inline void locked_pop_dead(thread_slots& slots) {
-    while (slots.size > 0 && slots.entries[slots.size - 1].target == nullptr) --slots.size;
+    while (slots.size > slots.base && slots.entries[slots.size - 1].target == nullptr) --slots.size;
     if (slots.size == 0) this_thread.slot_armed = false;
 }
 
@@ -871,7 +893,7 @@ inline slot_entry* locked_applicable_entry(frame* cur) {
     if (!this_thread.slot_armed) return nullptr;
     thread_slots& slots = this_thread_slots();
     locked_pop_dead(slots);
-    if (slots.size == 0) return nullptr;
+    if (slots.size <= slots.base || slots.overflow != 0) return nullptr;
     slot_entry* e = &slots.entries[slots.size - 1];
     return e->resumer == cur ? e : nullptr;
 }
@@ -888,15 +910,16 @@ inline void locked_kill_transfers_from(frame* resumer) {
 }
 
 /// Pushes an inline_start entry for `target`; returns its serial, or 0 when
-/// the stack is full. Then the stack is emptied, so that no outer entry
-/// applies to frames that belong to deeper ones: they become tasks of their
-/// own, which is never wrong.
+/// the stack is full. Then no entry applies until that suspension's
+/// end_suspend (suspensions nest strictly on a thread), so frames that belong
+/// to it become tasks of their own instead of taking an outer entry; the
+/// outer entries survive for their own later children.
 inline std::uint64_t locked_push(frame* target, frame* resumer) {
     thread_slots& slots = this_thread_slots();
     locked_release_slot_of(target);
     locked_pop_dead(slots);
     if (slots.size == thread_slots::capacity) {
-        locked_pop_to(slots, 0);
+        ++slots.overflow;
         return 0;
     }
     slot_entry& e = slots.entries[slots.size++];
@@ -1128,7 +1151,7 @@ enum class suspend_outcome { suspended, transferred, not_suspended };
 
 /// Is a join's hand-over (inline_start) still open below `size`?
 inline bool locked_has_live_inline_entry(const thread_slots& slots, unsigned size) {
-    for (unsigned i = 0; i < size; ++i)
+    for (unsigned i = slots.base; i < size; ++i)
         if (slots.entries[i].target != nullptr && slots.entries[i].kind == slot_kind::inline_start) return true;
     return false;
 }
@@ -1137,6 +1160,10 @@ inline bool locked_has_live_inline_entry(const thread_slots& slots, unsigned siz
 inline void end_suspend(const suspension& s, suspend_outcome outcome, const void* next_handle) {
     lock_guard guard(the_registry.lock);
     thread_slots& slots = this_thread_slots();
+    if (s.slot_serial == 0) {  // it found the stack full (locked_push)
+        if (slots.overflow != 0) --slots.overflow;
+        return;
+    }
     unsigned index = slots.size;
     while (index > 0 && slots.entries[index - 1].serial != s.slot_serial) --index;
     if (index == 0 || slots.entries[index - 1].target != s.innermost) {  // killed meanwhile
@@ -1154,6 +1181,20 @@ inline void end_suspend(const suspension& s, suspend_outcome outcome, const void
     } else {
         locked_pop_to(slots, index - 1);
     }
+}
+
+/// A coroutine resumes at a pass-through ABT_AWAIT (no frame of its own there).
+/// If another frame handed control to it by symmetric transfer, it is an
+/// already running coroutine, not a fresh child: the frames it makes next
+/// must not take that transfer's entry.
+inline void forget_transfers_to(const void* handle) {
+    if (!this_thread.slot_armed) return;
+    lock_guard guard(the_registry.lock);
+    thread_slots& slots = this_thread_slots();
+    for (unsigned i = slots.base; i < slots.size; ++i)
+        if (slots.entries[i].kind == slot_kind::transfer && slots.entries[i].expected.address == handle)
+            locked_kill(slots.entries[i]);
+    locked_pop_dead(slots);
 }
 
 /// The activation runs again, on this thread.
@@ -1215,6 +1256,7 @@ public:
     auto await_suspend(std::coroutine_handle<Promise> h)
         -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
         using result = decltype(inner_.await_suspend(h));
+        handle_ = h.address();
         suspended_ = begin_suspend(at_, function_id_, enclosing_, h.address());
         const suspension s = suspended_;  // a copy: *this may be gone once inner_ returned
         if (s.innermost == nullptr) return inner_.await_suspend(h);
@@ -1241,6 +1283,8 @@ public:
         if (suspended_.innermost != nullptr) {
             resume_activation(suspended_);
             suspended_ = suspension{};
+        } else if (handle_ != nullptr) {
+            forget_transfers_to(handle_);  // a pass-through: see forget_transfers_to
         }
         return inner_.await_resume();
     }
@@ -1261,6 +1305,7 @@ private:
     const frame_site* at_;
     const char* function_id_;
     const frame_site* enclosing_;
+    const void* handle_ = nullptr;  // the awaiting coroutine, once suspended
     suspension suspended_;
 };
 
@@ -1275,12 +1320,20 @@ await_point<Awaitable> make_await_point(const frame_site* at, const char* functi
 // ---- Work items -------------------------------------------------------------
 
 /// ABT_WORK_ITEM and ABT_WORK_ITEM_OF_ONE_TASK: isolate one work item of an
-/// event loop or executor.
+/// event loop or executor. The hand-over entries of the code around it (a
+/// join whose child runs a nested loop, say) are hidden while it runs, and
+/// apply again after it; its own entries end with it.
 class work_item_scope {
 public:
     explicit work_item_scope(work_item_kind kind) noexcept
         : saved_(this_thread), link_{this_thread.current, this_thread.scopes, nullptr} {
-        clear_slot();
+        if (this_thread.slot_armed) {  // otherwise the stack is empty: nothing to hide
+            lock_guard guard(the_registry.lock);
+            thread_slots& slots = this_thread_slots();
+            saved_base_ = slots.base;
+            saved_size_ = slots.size;
+            slots.base = slots.size;
+        }
         this_thread.current = nullptr;
         this_thread.scopes = &link_;
         this_thread.work_item = kind;
@@ -1291,20 +1344,25 @@ public:
                           "was still active when its work item ended; its coroutine suspended through a "
                           "co_await that bypassed ABT_AWAIT",
                           "wrap every co_await in a framed coroutine: co_await ABT_AWAIT(expr);");
-        clear_slot();
-        this_thread = thread_state{saved_.current, saved_.scopes, false, saved_.work_item};
+        if (this_thread.slot_armed) {
+            lock_guard guard(the_registry.lock);
+            thread_slots& slots = this_thread_slots();
+            locked_pop_to(slots, saved_size_);
+            slots.base = saved_base_;
+            locked_pop_dead(slots);
+        }
+        this_thread.current = saved_.current;
+        this_thread.scopes = saved_.scopes;
+        this_thread.work_item = saved_.work_item;
     }
     work_item_scope(const work_item_scope&) = delete;
     work_item_scope& operator=(const work_item_scope&) = delete;
 
 private:
-    static void clear_slot() {
-        if (!this_thread.slot_armed) return;
-        lock_guard guard(the_registry.lock);
-        locked_pop_to(this_thread_slots(), 0);
-    }
     thread_state saved_;
     scope_link link_;
+    unsigned saved_base_ = 0;
+    unsigned saved_size_ = 0;
 };
 
 // ---- Dumps ------------------------------------------------------------------

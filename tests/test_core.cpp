@@ -112,6 +112,23 @@ TEST_CASE("templates and lambdas get readable names on every compiler" * doctest
     CHECK(no_parameters);
 }
 
+template <class T>
+std::vector<std::string> generic_lambda_in_template(T value) {
+    auto lambda = [](auto x) {  // g++ types __PRETTY_FUNCTION__ as an array of unknown bound here
+        ABT_FRAMED();
+        (void)x;
+        return backtrace_names();
+    };
+    return lambda(value);
+}
+
+TEST_CASE("a generic lambda inside a template can be framed" * doctest::skip(!ABT_ENABLED)) {
+    const std::vector<std::string> names = generic_lambda_in_template(1);
+    REQUIRE(names.size() == 1);
+    CHECK(names[0].find("generic_lambda_in_template") != std::string::npos);
+    CHECK(names[0].find("<lambda>") != std::string::npos);
+}
+
 TEST_CASE("the parent of a new frame is the frame active on this thread" * doctest::skip(!ABT_ENABLED)) {
     CHECK(abt::backtrace().empty());
     CHECK(nested_blocks() == std::vector<std::string>{"phase two", "phase one", "nested_blocks"});

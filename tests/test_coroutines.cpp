@@ -777,3 +777,120 @@ TEST_CASE("sibling lambdas with the same signature are never taken for one invoc
     CHECK(abt::task_count() == 0);
     CHECK(abt::backtrace().empty());
 }
+
+// ---- regressions from the third review --------------------------------------------------
+
+/// A channel whose send hands control straight to a waiting receiver.
+struct hand_off_channel {
+    std::coroutine_handle<> receiver;
+    std::coroutine_handle<> sender;
+    struct receive_awaiter {
+        hand_off_channel* ch;
+        bool await_ready() noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) noexcept { ch->receiver = h; }
+        void await_resume() noexcept {}
+    };
+    struct send_awaiter {
+        hand_off_channel* ch;
+        bool await_ready() noexcept { return false; }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> h) noexcept {
+            ch->sender = h;
+            return std::exchange(ch->receiver, {});
+        }
+        void await_resume() noexcept {}
+    };
+};
+coro::task<> receiver_framed_later(hand_off_channel& ch, coro::event& ev) {
+    co_await ABT_AWAIT(hand_off_channel::receive_awaiter{&ch});  // no frame yet: a pass-through
+    {
+        ABT_FRAMED("receiver");
+        co_await ABT_AWAIT(ev.wait());
+    }
+}
+coro::task<> sender(hand_off_channel& ch) {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(hand_off_channel::send_awaiter{&ch});
+}
+
+TEST_CASE("a coroutine resumed by a hand-off is not taken for a child of the sender" * doctest::skip(!ABT_ENABLED)) {
+    hand_off_channel ch;
+    coro::event ev;
+    coro::task<> r = receiver_framed_later(ch, ev);
+    r.start();
+    coro::task<> s = sender(ch);
+    s.start();  // hands control to the waiting receiver by symmetric transfer
+    const std::vector<std::string> lines = lines_of(abt::taskdump_tree());
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].find("\xE2\x95\xBC sender at") == 0);
+    CHECK(lines[1].find("\xE2\x95\xBC receiver at") == 0);  // a task of its own
+    CHECK(abt::task_count() == 2);
+    r.reset();
+    s.reset();
+    CHECK(abt::task_count() == 0);
+}
+
+void drain_a_local_queue() {
+    coro::run_loop local;
+    mark_work_items(local, marking::plain);
+    local.post([] {});
+    local.run();
+}
+coro::task<> child_with_nested_loop(coro::event& ev) {
+    ABT_FRAMED();
+    drain_a_local_queue();  // a nested work item inside a join's child
+    co_await ABT_AWAIT(ev.wait());
+}
+coro::task<> parent_of_nested_loops(coro::event& ev) {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(coro::when_all(child_with_nested_loop(ev), child_with_nested_loop(ev)));
+}
+
+TEST_CASE("a nested work item hides, and does not end, the join around it" * doctest::skip(!ABT_ENABLED)) {
+    coro::run_loop loop;
+    coro::event ev;
+    mark_work_items(loop, marking::one_task);
+    coro::task<> p = parent_of_nested_loops(ev);
+    loop.post([&] { p.start(); });
+    loop.run();
+    const std::vector<std::string> lines = lines_of(abt::taskdump_tree());
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[1].find("  \xE2\x94\x9C\xE2\x95\xBC child_with_nested_loop at") == 0);
+    CHECK(lines[2].find("  \xE2\x94\x94\xE2\x95\xBC child_with_nested_loop at") == 0);
+    ev.set();
+    CHECK(p.done());
+    CHECK(abt::task_count() == 0);
+}
+
+coro::task<> overflow_leaf(coro::event& ev) {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(ev.wait());
+}
+coro::task<> overflow_join(int n, coro::event& ev) {
+    ABT_FRAMED();
+    if (n == 0)
+        co_await ABT_AWAIT(coro::when_all(overflow_leaf(ev), overflow_leaf(ev)));
+    else
+        co_await ABT_AWAIT(coro::when_all(overflow_join(n - 1, ev)));
+}
+
+TEST_CASE("past the hand-over stack, siblings never nest under each other, even in a one-task work item" *
+          doctest::skip(!ABT_ENABLED)) {
+    coro::run_loop loop;
+    coro::event ev;
+    mark_work_items(loop, marking::one_task);
+    coro::task<> t = overflow_join(40, ev);
+    loop.post([&] { t.start(); });
+    loop.run();
+    const std::vector<std::string> lines = lines_of(abt::taskdump_tree());
+    std::size_t leaves_as_roots = 0;
+    for (const std::string& line : lines) {
+        if (line.find("overflow_leaf at") == std::string::npos) continue;
+        CHECK(testing::column_of_frame_mark(line) == 0);  // past the stack: tasks of their own
+        ++leaves_as_roots;
+    }
+    CHECK(leaves_as_roots == 2);
+    ev.set();
+    loop.run();
+    CHECK(t.done());
+    CHECK(abt::task_count() == 0);
+}
