@@ -903,7 +903,7 @@ inline slot_entry* locked_applicable_entry(frame* cur) {
 /// no longer hand over to its coroutine.
 inline void locked_kill_transfers_from(frame* resumer) {
     thread_slots& slots = this_thread_slots();
-    for (unsigned i = 0; i < slots.size; ++i)
+    for (unsigned i = slots.base; i < slots.size; ++i)
         if (slots.entries[i].kind == slot_kind::transfer && slots.entries[i].resumer == resumer)
             locked_kill(slots.entries[i]);
     locked_pop_dead(slots);
