@@ -25,9 +25,9 @@ TEST_BINARIES := $(BUILD)/test-gcc $(BUILD)/test-clang-O2 $(BUILD)/test-gcc-asan
                  $(BUILD)/test-clang-tsan $(BUILD)/test-gcc-disabled $(BUILD)/test-clang-disabled \
                  $(BUILD)/test-gcc-cxx17 $(BUILD)/test-clang-cxx17
 
-DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev
+DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev libbenchmark-dev
 
-.PHONY: all example examples test test-binaries deps check-include check-abi check-tu check-so clean help
+.PHONY: all example examples test test-binaries deps check-include check-abi check-tu check-so bench bench-smoke clean help
 
 all: examples $(TEST_BINARIES)
 
@@ -36,6 +36,7 @@ help:
 	@echo "make examples  build every example"
 	@echo "make test      build and run the tests: g++ and clang++, ASan+UBSan, TSan,"
 	@echo "               ABT_ENABLED=0, C++17 sync-only, include-only and ABI-mismatch checks"
+	@echo "make bench     run the benchmark suite (Google Benchmark) and print the summary table"
 	@echo "make deps      install missing Debian packages ($(DEB_PACKAGES))"
 	@echo "make clean     remove $(BUILD)/"
 
@@ -47,6 +48,7 @@ deps:
 	command -v $(GXX) >/dev/null 2>&1 || missing="$$missing g++"; \
 	command -v $(CLANGXX) >/dev/null 2>&1 || missing="$$missing clang"; \
 	ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.tsan-x86_64.a >/dev/null 2>&1 || missing="$$missing libclang-rt-14-dev"; \
+	[ -f /usr/include/benchmark/benchmark.h ] || missing="$$missing libbenchmark-dev"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
@@ -114,7 +116,7 @@ check-abi: | $(BUILD) deps
 	else echo "ok: mixing ABT_ENABLED values fails at link time"; fi
 
 # The builds run in parallel (one per core); the tests one after another.
-test-binaries: $(TEST_BINARIES) examples
+test-binaries: $(TEST_BINARIES) examples $(BUILD)/bench
 
 # One inline framed coroutine, two translation units, -O0 and -O2: each may
 # hold its own __PRETTY_FUNCTION__ copy while the site record is merged.
@@ -134,9 +136,24 @@ $(BUILD)/so-main: tests/so_main.cpp tests/so_lib.cpp $(HEADER) tests/coro.hpp | 
 check-so: $(BUILD)/so-main
 	./$(BUILD)/so-main
 
+# ---- benchmarks -----------------------------------------------------------------
+BENCH_FLAGS := -O2 -DNDEBUG
+
+$(BUILD)/bench: tools/bench/bench.cpp $(HEADER) tests/coro.hpp | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(BENCH_FLAGS) $< -o $@ -lbenchmark -pthread
+
+bench: $(BUILD)/bench
+	./$(BUILD)/bench --benchmark_min_time=0.2 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+	  --benchmark_out=$(BUILD)/bench.json --benchmark_out_format=json
+	python3 tools/bench/table.py $(BUILD)/bench.json
+
+# Every case once, tiny: part of make test (not a measurement).
+bench-smoke: $(BUILD)/bench
+	ABT_BENCH_SMOKE=1 ./$(BUILD)/bench --benchmark_min_time=0.001 >/dev/null 2>&1
+
 test: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) test-binaries
-	@$(MAKE) --no-print-directory check-include check-abi check-tu check-so
+	@$(MAKE) --no-print-directory check-include check-abi check-tu check-so bench-smoke
 	@set -e; for t in $(TEST_BINARIES); do \
 	  echo "== $$t"; \
 	  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

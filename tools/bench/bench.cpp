@@ -1,0 +1,265 @@
+// The benchmark suite of async_backtrace.hpp (make bench). Every framed case
+// runs next to a bare twin in the same binary; tools/bench/table.py turns the
+// JSON output into the table that README's Performance section shows.
+#include "../../async_backtrace.hpp"
+#include "../../tests/coro.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <coroutine>
+#include <cstdlib>
+#include <malloc.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string>
+#include <thread>
+#include <vector>
+
+#define BENCH_NOINLINE __attribute__((noinline))
+
+namespace {
+
+/// ABT_BENCH_SMOKE=1 (make test): every case once, tiny, to prove it runs.
+const bool smoke = std::getenv("ABT_BENCH_SMOKE") != nullptr;
+
+void pin_to_core(int index) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(static_cast<unsigned>(index) % std::thread::hardware_concurrency(), &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+// ---- case 1: a nested sync frame inside an active task -----------------------
+
+BENCH_NOINLINE int nested_framed(int x) {
+    ABT_FRAMED();
+    benchmark::DoNotOptimize(x);
+    return x + 1;
+}
+BENCH_NOINLINE int nested_bare(int x) {
+    benchmark::DoNotOptimize(x);
+    return x + 1;
+}
+
+void case1_nested_frame_framed(benchmark::State& state) {
+    ABT_FRAMED("task");
+    int x = 0;
+    for (auto _ : state) x = nested_framed(x);
+    benchmark::DoNotOptimize(x);
+}
+void case1_nested_frame_bare(benchmark::State& state) {
+    ABT_FRAMED("task");
+    int x = 0;
+    for (auto _ : state) x = nested_bare(x);
+    benchmark::DoNotOptimize(x);
+}
+BENCHMARK(case1_nested_frame_framed);
+BENCHMARK(case1_nested_frame_bare);
+
+// ---- case 2: a root frame (a new task), created, entered, destroyed ----------
+
+void case2_root_frame_framed(benchmark::State& state) {
+    pin_to_core(state.thread_index());
+    int x = 0;
+    for (auto _ : state) x = nested_framed(x);  // no active frame: each call is a new task
+    benchmark::DoNotOptimize(x);
+}
+void case2_root_frame_bare(benchmark::State& state) {
+    pin_to_core(state.thread_index());
+    int x = 0;
+    for (auto _ : state) x = nested_bare(x);
+    benchmark::DoNotOptimize(x);
+}
+BENCHMARK(case2_root_frame_framed)->Threads(1);
+BENCHMARK(case2_root_frame_bare)->Threads(1);
+BENCHMARK(case2_root_frame_framed)->ThreadPerCpu();
+BENCHMARK(case2_root_frame_bare)->ThreadPerCpu();
+
+// ---- case 3: one suspend + resume of a framed coroutine ----------------------
+
+/// Suspends and leaves the handle where the benchmark loop resumes it.
+struct park {
+    std::coroutine_handle<>* slot;
+    bool await_ready() noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) noexcept { *slot = h; }
+    void await_resume() noexcept {}
+};
+coro::detached await_loop_framed(std::coroutine_handle<>* slot, const bool* stop) {
+    ABT_FRAMED();
+    while (!*stop) co_await ABT_AWAIT(park{slot});
+}
+coro::detached await_loop_bare(std::coroutine_handle<>* slot, const bool* stop) {
+    while (!*stop) co_await park{slot};
+}
+template <coro::detached (*Loop)(std::coroutine_handle<>*, const bool*)>
+void run_await_loop(benchmark::State& state) {
+    std::coroutine_handle<> h;
+    bool stop = false;
+    Loop(&h, &stop);
+    for (auto _ : state) h.resume();
+    stop = true;
+    h.resume();  // ends the coroutine
+}
+void case3_await_framed(benchmark::State& state) { run_await_loop<await_loop_framed>(state); }
+void case3_await_bare(benchmark::State& state) { run_await_loop<await_loop_bare>(state); }
+BENCHMARK(case3_await_framed);
+BENCHMARK(case3_await_bare);
+
+// ---- case 4: a chain of 10 lazy tasks, each awaiting the next ----------------
+
+coro::task<int> chain_framed(int depth) {
+    ABT_FRAMED();
+    if (depth == 0) co_return 1;
+    co_return 1 + co_await ABT_AWAIT(chain_framed(depth - 1));
+}
+coro::task<int> chain_bare(int depth) {
+    if (depth == 0) co_return 1;
+    co_return 1 + co_await chain_bare(depth - 1);
+}
+template <coro::task<int> (*Chain)(int)>
+void run_chain(benchmark::State& state) {
+    for (auto _ : state) {
+        coro::task<int> t = Chain(9);  // 10 tasks
+        t.start();
+        benchmark::DoNotOptimize(t.result());
+    }
+}
+void case4_chain10_framed(benchmark::State& state) { run_chain<chain_framed>(state); }
+void case4_chain10_bare(benchmark::State& state) { run_chain<chain_bare>(state); }
+BENCHMARK(case4_chain10_framed);
+BENCHMARK(case4_chain10_bare);
+
+// ---- case 5: a callback operation: a persistent frame, 10 callbacks ------------
+
+struct operation {
+    abt::persistent_frame frame{ABT_SITE("operation")};
+    int progress = 0;
+    BENCH_NOINLINE void callback_framed() {
+        ABT_REENTER(frame);
+        benchmark::DoNotOptimize(++progress);
+    }
+    BENCH_NOINLINE void callback_bare() { benchmark::DoNotOptimize(++progress); }
+};
+void case5_callbacks10_framed(benchmark::State& state) {
+    operation op;
+    for (auto _ : state)
+        for (int i = 0; i < 10; ++i) op.callback_framed();
+}
+void case5_callbacks10_bare(benchmark::State& state) {
+    operation op;
+    for (auto _ : state)
+        for (int i = 0; i < 10; ++i) op.callback_bare();
+}
+BENCHMARK(case5_callbacks10_framed);
+BENCHMARK(case5_callbacks10_bare);
+
+// ---- case 6: taskdump_tree over many suspended tasks, 3 frames each ------------
+
+coro::event never;
+coro::task<> level3() {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(never.wait());
+}
+coro::task<> level2() {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(level3());
+}
+coro::task<> level1() {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(level2());
+}
+
+struct suspended_tasks {
+    std::vector<coro::task<>> tasks;
+    explicit suspended_tasks(std::size_t n) {
+        tasks.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            tasks.push_back(level1());
+            tasks.back().start();
+        }
+    }
+};
+
+/// Bytes malloc has handed out, small blocks and mmap'd ones.
+std::size_t heap_in_use() {
+    const struct mallinfo2 info = mallinfo2();
+    return info.uordblks + info.hblkhd;
+}
+
+void case6_dump(benchmark::State& state) {
+    const suspended_tasks live(static_cast<std::size_t>(state.range(0)));
+    std::size_t bytes = 0, extra_heap = 0;
+    for (auto _ : state) {
+        const std::size_t before = heap_in_use();
+        const std::string dump = abt::taskdump_tree(false);
+        extra_heap = std::max(extra_heap, heap_in_use() - before);
+        bytes = dump.size();
+        benchmark::DoNotOptimize(dump.data());
+    }
+    state.counters["tasks"] = static_cast<double>(abt::task_count());
+    state.counters["output_bytes"] = static_cast<double>(bytes);
+    state.counters["heap_bytes_held"] = static_cast<double>(extra_heap);  // the returned string
+}
+BENCHMARK(case6_dump)
+    ->Arg(smoke ? 100 : 10000)
+    ->Arg(smoke ? 1000 : 100000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(smoke ? 1 : 5);
+
+// ---- case 7: cases 1 and 2 while another thread dumps continuously -----------
+
+/// Per-operation latency percentiles of `op`, timed in batches of 32 calls,
+/// while (if `dumping`) another thread dumps the 10,000 suspended tasks that
+/// the caller made, in a loop.
+template <class Op>
+void measure_under_dumps(benchmark::State& state, bool dumping, Op op) {
+    std::atomic<bool> stop{false};
+    std::atomic<long> dumps{0};
+    std::thread dumper;
+    if (dumping)
+        dumper = std::thread([&] {
+            pin_to_core(1);
+            while (!stop.load(std::memory_order_relaxed)) {
+                benchmark::DoNotOptimize(abt::taskdump_tree(false).size());
+                dumps.fetch_add(1, std::memory_order_relaxed);
+            }
+        });
+    pin_to_core(0);
+    constexpr int batch = 32;
+    std::vector<double> per_op_ns;
+    per_op_ns.reserve(1 << 16);
+    for (auto _ : state) {
+        const auto start = std::chrono::steady_clock::now();
+        for (int i = 0; i < batch; ++i) op();
+        const auto took = std::chrono::steady_clock::now() - start;
+        per_op_ns.push_back(std::chrono::duration<double, std::nano>(took).count() / batch);
+    }
+    stop = true;
+    if (dumper.joinable()) dumper.join();
+    std::sort(per_op_ns.begin(), per_op_ns.end());
+    const auto at = [&](double q) { return per_op_ns[static_cast<std::size_t>(q * static_cast<double>(per_op_ns.size() - 1))]; };
+    state.counters["median_ns"] = at(0.5);
+    state.counters["p999_ns"] = at(0.999);
+    state.counters["max_ns"] = per_op_ns.back();
+    state.counters["dumps"] = static_cast<double>(dumps.load());
+}
+void case7_nested_frame_during_dumps(benchmark::State& state) {
+    const suspended_tasks live(10000);  // made before the frame below: tasks of their own
+    ABT_FRAMED("task");
+    int x = 0;
+    measure_under_dumps(state, state.range(0) != 0, [&] { x = nested_framed(x); });
+}
+void case7_root_frame_during_dumps(benchmark::State& state) {
+    const suspended_tasks live(10000);
+    int x = 0;
+    measure_under_dumps(state, state.range(0) != 0, [&] { x = nested_framed(x); });
+}
+BENCHMARK(case7_nested_frame_during_dumps)->Arg(0)->Arg(1)->Iterations(smoke ? 100 : 20000);
+BENCHMARK(case7_root_frame_during_dumps)->Arg(0)->Arg(1)->Iterations(smoke ? 100 : 20000);
+
+}  // namespace
+
+BENCHMARK_MAIN();
