@@ -150,16 +150,6 @@
 #define ABT_DETAIL_PRETTY_FUNCTION __func__
 #endif
 
-// The hot path (entering and leaving a nested frame) is forced inline; the
-// rest stays out of line so that it does not bloat every call site.
-#if defined(__GNUC__) || defined(__clang__)
-#define ABT_DETAIL_ALWAYS_INLINE __attribute__((always_inline)) inline
-#define ABT_DETAIL_NOINLINE __attribute__((noinline))
-#else
-#define ABT_DETAIL_ALWAYS_INLINE inline
-#define ABT_DETAIL_NOINLINE
-#endif
-
 // The program-wide state (registry, thread state) must be one object even
 // across shared libraries built with -fvisibility=hidden.
 #if defined(__GNUC__) || defined(__clang__)
@@ -673,15 +663,16 @@ constexpr fixed_string<N> frame_name(const char* pretty, const char* given) {
 /// not yet finished coroutine (it is: the one transferred to, or the one
 /// suspending).
 struct coroutine_identity {
-    const void* address;
-    const void* resume_function;
+    const void* address = nullptr;
+    const void* resume_function = nullptr;
     friend bool operator==(const coroutine_identity& a, const coroutine_identity& b) {
         return a.address == b.address && a.resume_function == b.resume_function;
     }
 };
 
 inline coroutine_identity identify_coroutine(const void* handle_address) {
-    coroutine_identity id{handle_address, nullptr};
+    coroutine_identity id;
+    id.address = handle_address;
     if (handle_address != nullptr) std::memcpy(&id.resume_function, handle_address, sizeof id.resume_function);
     return id;
 }
@@ -691,32 +682,7 @@ enum class slot_kind : unsigned char { empty, inline_start, transfer, trampoline
 
 struct slot_entry;
 
-/// Tag for the constructor of the hot path (see frame).
-struct unpublished_t {};
-
-/// A frame. The members after `tentative` matter only once it is published:
-/// the hot path's constructor leaves them uninitialized, and
-/// locked_prepare_for_publication sets them just before it is linked. Every
-/// reader checks `published` first.
 struct frame {
-    /// All members initialized: the registry's sentinel, persistent frames.
-    constexpr frame() noexcept
-        : parked(false),
-          state(frame_state::running),
-          entries(0),
-          await_site(nullptr),
-          expected{nullptr, nullptr},
-          slot_owner(nullptr),
-          first_child(nullptr),
-          last_child(nullptr),
-          prev_sibling(nullptr),
-          next_sibling(nullptr) {}
-    /// The hot path: only the first group of members.
-    explicit frame(const frame_site* s, unpublished_t) noexcept : site(s) {}
-    frame(const frame&) = delete;
-    frame& operator=(const frame&) = delete;
-
-    // ---- initialized by every constructor ----
     // Set at construction, never changed.
     const frame_site* site = nullptr;
     // Owner thread only until published; under the lock after (roots and
@@ -729,34 +695,21 @@ struct frame {
     // Written under the lock by the owner thread only; the owner reads it
     // without the lock, everyone else under it.
     bool published = false;
-    bool is_top = false;     // known to be an activation top (set by the owner, under the lock)
-    bool tentative = false;  // parent link not confirmed yet (symmetric transfer); under the lock
+    bool is_top = false;  // known to be an activation top (set by the owner, under the lock)
 
-    // ---- valid once published; guarded by the registry lock ----
-    bool parked;                    // running, but its thread is inside a dump
-    frame_state state;
-    unsigned entries;               // persistent frames: callbacks running inside it
-    const frame_site* await_site;   // where it is suspended (innermost frame only)
-    coroutine_identity expected;    // tentative: the coroutine transferred to
-    slot_entry* slot_owner;         // the hand-over entry that points at this frame
-    frame* first_child;
-    frame* last_child;
-    frame* prev_sibling;
-    frame* next_sibling;
+    // ---- guarded by the registry lock ----
+    bool tentative = false;      // parent link not confirmed yet (symmetric transfer)
+    bool parked = false;         // running, but its thread is inside a dump
+    frame_state state = frame_state::running;
+    unsigned entries = 0;        // persistent frames: callbacks running inside it
+    const frame_site* await_site = nullptr;  // where it is suspended (innermost frame only)
+    coroutine_identity expected;             // tentative: the coroutine transferred to
+    slot_entry* slot_owner = nullptr;        // the hand-over entry that points at this frame
+    frame* first_child = nullptr;
+    frame* last_child = nullptr;
+    frame* prev_sibling = nullptr;
+    frame* next_sibling = nullptr;
 };
-
-/// Gives the members that matter once published their initial values (a
-/// frame made by the hot path has left them uninitialized). Only for a frame
-/// that nobody else can see yet.
-inline void locked_prepare_for_publication(frame* f) {
-    f->parked = false;
-    f->state = frame_state::running;
-    f->entries = 0;
-    f->await_site = nullptr;
-    f->expected = coroutine_identity{};
-    f->slot_owner = nullptr;
-    f->first_child = f->last_child = f->prev_sibling = f->next_sibling = nullptr;
-}
 
 /// A test-and-test-and-set lock. Critical sections are short except dumps,
 /// so waiters spin briefly, then yield.
@@ -905,10 +858,8 @@ inline void locked_move(frame* f, frame* new_parent) {
 }
 
 /// Links f and its unpublished ancestors (INVARIANT 2). Only f's own thread
-/// calls this, for its own running chain. Every frame of the chain is
-/// prepared before any is linked: linking a child writes its parent's list.
+/// calls this, for its own running chain.
 inline void locked_publish_chain(frame* f) {
-    for (frame* p = f; p != nullptr && !p->published; p = p->parent) locked_prepare_for_publication(p);
     for (; f != nullptr && !f->published; f = f->parent) {
         f->published = true;
         locked_link(f, f->parent);
@@ -1040,12 +991,11 @@ enum class attach_mode { scope, persistent };
 /// Slow path of frame creation: no running frame on this thread, a slot may
 /// apply, or the frame must be published at once (persistent frames, which
 /// start idle and never take a tentative parent).
-ABT_DETAIL_NOINLINE inline void attach_frame_slow(frame* f, attach_mode mode) {
+inline void attach_frame_slow(frame* f, attach_mode mode) {
     thread_state& ts = this_thread;
     frame* cur = ts.current;
     const bool publish_now = mode == attach_mode::persistent;
     lock_guard guard(the_registry.lock);
-    locked_prepare_for_publication(f);  // brand new: nobody else sees it yet
     slot_entry* slot = locked_applicable_entry(cur);
     if (slot != nullptr && cur != nullptr && site_nested_in(f->site, cur->site))
         slot = nullptr;  // a block nested in the running frame's own invocation is never handed over
@@ -1078,7 +1028,7 @@ ABT_DETAIL_NOINLINE inline void attach_frame_slow(frame* f, attach_mode mode) {
     }
 }
 
-ABT_DETAIL_ALWAYS_INLINE void enter_frame(frame* f) {
+inline void enter_frame(frame* f) {
     thread_state& ts = this_thread;
     if (ts.current != nullptr && !ts.slot_armed) {  // hot path: a nested frame, plain stores
         f->parent = ts.current;
@@ -1120,32 +1070,23 @@ inline void destroy_inactive_frame(frame* f) {
                   "wrap every co_await in a framed coroutine: co_await ABT_AWAIT(expr);");
 }
 
-/// Every way a frame ends but the common one (see leave_frame).
-ABT_DETAIL_NOINLINE inline void leave_frame_other(frame* f) {
+inline void leave_frame(frame* f) {
     thread_state& ts = this_thread;
     if (ts.current != f) {
         destroy_inactive_frame(f);
         return;
     }
     ts.current = f->resumer;
-    leave_frame_slow(f);
-}
-
-/// The common end of a frame is inline and lock-free: it is this thread's
-/// current frame, unpublished, and no hand-over entry may refer to it.
-ABT_DETAIL_ALWAYS_INLINE void leave_frame(frame* f) {
-    thread_state& ts = this_thread;
-    if (ts.current == f && !f->published && !ts.slot_armed) {
-        ts.current = f->resumer;
-        return;
-    }
-    leave_frame_other(f);
+    if (f->published || ts.slot_armed) leave_frame_slow(f);
 }
 
 /// The guard behind ABT_FRAMED.
 class scope_frame {
 public:
-    explicit scope_frame(const frame_site* s) noexcept : frame_(s, unpublished_t{}) { enter_frame(&frame_); }
+    explicit scope_frame(const frame_site* s) noexcept {
+        frame_.site = s;
+        enter_frame(&frame_);
+    }
     ~scope_frame() { leave_frame(&frame_); }
     scope_frame(const scope_frame&) = delete;
     scope_frame& operator=(const scope_frame&) = delete;
