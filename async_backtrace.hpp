@@ -1369,6 +1369,7 @@ private:
 
 struct dump_writer {
     std::string out;
+    std::string indent;  // the connectors of the ancestors of the frame being written
 
     /// One frame: "╼ name at file:line", then its state unless the caller
     /// prints a [running] note for the whole task instead.
@@ -1406,7 +1407,14 @@ struct dump_writer {
     void append_place(const location& w) {
         out += w.file;
         out += ':';
-        out += std::to_string(w.line);
+        char digits[10];
+        std::size_t n = sizeof digits;
+        std::uint32_t line = w.line;
+        do {
+            digits[--n] = static_cast<char>('0' + line % 10);
+            line /= 10;
+        } while (line != 0 && n > 0);
+        out.append(digits + n, sizeof digits - n);
     }
 };
 
@@ -1430,17 +1438,21 @@ inline bool locked_any_task_running() {
     return false;
 }
 
-inline void locked_write_subtree(dump_writer& w, const frame* f, const std::string& prefix, bool last) {
-    w.frame_line(prefix, last ? corner : tee, f);
-    const std::string child_prefix = prefix + (last ? "   " : pipe_cont);
+/// Writes f and its subtree below w.indent (which it restores).
+inline void locked_write_subtree(dump_writer& w, const frame* f, bool last) {
+    w.frame_line(w.indent, last ? corner : tee, f);
+    const std::size_t mark = w.indent.size();
+    w.indent += last ? "   " : pipe_cont;
     for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling)
-        locked_write_subtree(w, c, child_prefix, c->next_sibling == nullptr);
+        locked_write_subtree(w, c, c->next_sibling == nullptr);
+    w.indent.resize(mark);
 }
 
 inline void locked_write_task(dump_writer& w, const frame* root) {
     w.frame_line("", "", root);
+    w.indent = "  ";
     for (const frame* c = root->first_child; c != nullptr; c = c->next_sibling)
-        locked_write_subtree(w, c, "  ", c->next_sibling == nullptr);
+        locked_write_subtree(w, c, c->next_sibling == nullptr);
 }
 
 /// Writes the path from the root down to this thread's innermost frame, then
@@ -1515,6 +1527,7 @@ inline std::string taskdump(bool wait_for_running_tasks) {
     }
     const frame* own_root = own;
     while (own_root != nullptr && own_root->parent != nullptr) own_root = own_root->parent;
+    w.out.reserve(r.task_count * 128);  // most dumps fit: fewer reallocations under the lock
     for (const frame* t = r.tasks.first_child; t != nullptr; t = t->next_sibling) {
         if (!locked_has_unparked_running(t)) {
             locked_write_task(w, t);
