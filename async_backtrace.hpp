@@ -412,9 +412,11 @@ namespace detail {
 // await_site, expected, slot_owner, tentative, entries; and every
 // thread's slot entries (thread_slots).
 // It is never held while user code runs, so nothing serializes or deadlocks.
-// A dump holds it while it walks the forest, so a published frame cannot be
+// A dump holds it while it writes one task, so a published frame cannot be
 // unlinked or freed under it: every frame unlinks itself under the lock
-// before its memory goes away.
+// before its memory goes away. Between tasks it lets go of the lock, keeping
+// its place with a cursor node linked into the task list (a frame without a
+// site, skipped by every walk), so no worker waits for a whole dump.
 //
 // Running or suspended. Each published frame has a state. A task is running
 // iff some frame of its tree is in state running and not parked. A dumping
@@ -1432,9 +1434,37 @@ inline bool locked_has_unparked_running(const frame* f) {
     return false;
 }
 
+/// A dump's place in the task list while it lets go of the lock: a frame
+/// with no site, skipped by every walk of the list and not counted as a task.
+inline bool is_dump_cursor(const frame* t) { return t->site == nullptr; }
+
+inline void locked_insert_cursor_after(frame* cursor, frame* t) {
+    frame& head = the_registry.tasks;
+    cursor->parent = nullptr;
+    cursor->prev_sibling = t;
+    cursor->next_sibling = t->next_sibling;
+    if (t->next_sibling != nullptr)
+        t->next_sibling->prev_sibling = cursor;
+    else
+        head.last_child = cursor;
+    t->next_sibling = cursor;
+}
+
+inline void locked_remove_cursor(frame* cursor) {
+    frame& head = the_registry.tasks;
+    if (cursor->prev_sibling != nullptr)
+        cursor->prev_sibling->next_sibling = cursor->next_sibling;
+    else
+        head.first_child = cursor->next_sibling;
+    if (cursor->next_sibling != nullptr)
+        cursor->next_sibling->prev_sibling = cursor->prev_sibling;
+    else
+        head.last_child = cursor->prev_sibling;
+}
+
 inline bool locked_any_task_running() {
     for (const frame* t = the_registry.tasks.first_child; t != nullptr; t = t->next_sibling)
-        if (locked_has_unparked_running(t)) return true;
+        if (!is_dump_cursor(t) && locked_has_unparked_running(t)) return true;
     return false;
 }
 
@@ -1497,6 +1527,8 @@ inline std::string taskdump(bool wait_for_running_tasks) {
     dump_writer w;
     registry& r = the_registry;
     frame* own = this_thread.current;
+    std::string result;
+    result.reserve(task_count() * 160);  // before locking: about three frames a task
     lock_guard guard(r.lock);
     // Make this thread's frames visible and stable for the length of the dump;
     // `unpark` (destroyed before `guard`) undoes it on every exit, throws included.
@@ -1525,10 +1557,22 @@ inline std::string taskdump(bool wait_for_running_tasks) {
             r.lock.lock();
         }
     }
-    const frame* own_root = own;
-    while (own_root != nullptr && own_root->parent != nullptr) own_root = own_root->parent;
-    w.out.reserve(r.task_count * 128);  // most dumps fit: fewer reallocations under the lock
-    for (const frame* t = r.tasks.first_child; t != nullptr; t = t->next_sibling) {
+    // Each task is written under the lock into a small buffer (w.out); the
+    // lock is let go between tasks, with a cursor marking the place, and the
+    // buffer is appended to the result meanwhile. So a dump never holds the
+    // lock for longer than one task takes to write, and the result's growth
+    // happens without it. Each task is a consistent picture; tasks made or
+    // ended during the dump may or may not appear.
+    frame cursor;  // site == nullptr: a cursor (see is_dump_cursor)
+    frame* t = r.tasks.first_child;
+    while (t != nullptr) {
+        if (is_dump_cursor(t)) {  // another dump's place
+            t = t->next_sibling;
+            continue;
+        }
+        const frame* own_root = own;
+        while (own_root != nullptr && own_root->parent != nullptr) own_root = own_root->parent;
+        w.out.clear();
         if (!locked_has_unparked_running(t)) {
             locked_write_task(w, t);
         } else if (t == own_root) {
@@ -1539,8 +1583,20 @@ inline std::string taskdump(bool wait_for_running_tasks) {
             w.frame_line("", "", t, false);
             w.note_line("  ", corner, "[running]");
         }
+        locked_insert_cursor_after(&cursor, t);
+        r.lock.unlock();
+        try {
+            result += w.out;
+        } catch (...) {
+            r.lock.lock();
+            locked_remove_cursor(&cursor);
+            throw;
+        }
+        r.lock.lock();
+        t = cursor.next_sibling;
+        locked_remove_cursor(&cursor);
     }
-    return std::move(w.out);
+    return result;
 }
 
 }  // namespace detail
