@@ -900,15 +900,23 @@ inline slot_entry* locked_applicable_entry(frame* cur) {
     return e->resumer == cur ? e : nullptr;
 }
 
+/// Kills this thread's entries from index `first` up that match `dead`,
+/// then pops the dead ones.
+template <class Predicate>
+void locked_kill_entries_if(thread_slots& slots, unsigned first, Predicate dead) {
+    for (unsigned i = first; i < slots.size; ++i)
+        if (dead(slots.entries[i])) locked_kill(slots.entries[i]);
+    locked_pop_dead(slots);
+}
+
 /// Another activation starts on this thread where `resumer` ran: control came
 /// back from any transfer that `resumer` was waiting on, which therefore can
 /// no longer hand over to its coroutine.
 inline void locked_kill_transfers_from(frame* resumer) {
     thread_slots& slots = this_thread_slots();
-    for (unsigned i = slots.base; i < slots.size; ++i)
-        if (slots.entries[i].kind == slot_kind::transfer && slots.entries[i].resumer == resumer)
-            locked_kill(slots.entries[i]);
-    locked_pop_dead(slots);
+    locked_kill_entries_if(slots, slots.base, [resumer](const slot_entry& e) {
+        return e.kind == slot_kind::transfer && e.resumer == resumer;
+    });
 }
 
 /// Pushes an inline_start entry for `target`; returns its serial, or 0 when
@@ -1047,10 +1055,7 @@ inline void leave_frame_slow(frame* f) {
     thread_state& ts = this_thread;
     lock_guard guard(the_registry.lock);
     if (ts.slot_armed) {  // entries that apply while f is current can never apply again
-        thread_slots& slots = this_thread_slots();
-        for (unsigned i = 0; i < slots.size; ++i)
-            if (slots.entries[i].resumer == f) locked_kill(slots.entries[i]);
-        locked_pop_dead(slots);
+        locked_kill_entries_if(this_thread_slots(), 0, [f](const slot_entry& e) { return e.resumer == f; });
     }
     if (f->published) locked_retire(f);
 }
@@ -1199,10 +1204,9 @@ inline void forget_transfers_to(const void* handle) {
     if (!this_thread.slot_armed) return;
     lock_guard guard(the_registry.lock);
     thread_slots& slots = this_thread_slots();
-    for (unsigned i = slots.base; i < slots.size; ++i)
-        if (slots.entries[i].kind == slot_kind::transfer && slots.entries[i].expected.address == handle)
-            locked_kill(slots.entries[i]);
-    locked_pop_dead(slots);
+    locked_kill_entries_if(slots, slots.base, [handle](const slot_entry& e) {
+        return e.kind == slot_kind::transfer && e.expected.address == handle;
+    });
 }
 
 /// The activation runs again, on this thread.
