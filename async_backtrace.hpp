@@ -1533,6 +1533,11 @@ void for_each_running_on_this_thread(Visit visit) {
     }
 }
 
+inline const frame* root_of(const frame* f) {
+    while (f->parent != nullptr) f = f->parent;
+    return f;
+}
+
 inline std::string taskdump(bool wait_for_running_tasks) {
     dump_writer w;
     registry& r = the_registry;
@@ -1580,12 +1585,10 @@ inline std::string taskdump(bool wait_for_running_tasks) {
             t = t->next_sibling;
             continue;
         }
-        const frame* own_root = own;
-        while (own_root != nullptr && own_root->parent != nullptr) own_root = own_root->parent;
         w.out.clear();
         if (!locked_has_unparked_running(t)) {
             locked_write_task(w, t);
-        } else if (t == own_root) {
+        } else if (own != nullptr && t == root_of(own)) {  // looked up now: the lock was let go since the last task
             std::vector<const frame*> chain;
             for (const frame* f = own; f != nullptr; f = f->parent) chain.insert(chain.begin(), f);
             locked_write_own_chain(w, chain);
