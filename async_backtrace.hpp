@@ -158,6 +158,22 @@
 #define ABT_DETAIL_PROGRAM_WIDE
 #endif
 
+// Hot paths are inlined into the caller; their slow paths are kept out of
+// line so they do not bloat it (see DESIGN: hot paths).
+#if defined(__GNUC__) || defined(__clang__)
+#define ABT_DETAIL_ALWAYS_INLINE inline __attribute__((always_inline))
+#define ABT_DETAIL_NOINLINE __attribute__((noinline))
+#define ABT_DETAIL_LIKELY(x) __builtin_expect(!!(x), 1)
+#elif defined(_MSC_VER)
+#define ABT_DETAIL_ALWAYS_INLINE __forceinline
+#define ABT_DETAIL_NOINLINE __declspec(noinline)
+#define ABT_DETAIL_LIKELY(x) (x)
+#else
+#define ABT_DETAIL_ALWAYS_INLINE inline
+#define ABT_DETAIL_NOINLINE
+#define ABT_DETAIL_LIKELY(x) (x)
+#endif
+
 #define ABT_DETAIL_CAT2(a, b) a##b
 #define ABT_DETAIL_CAT(a, b) ABT_DETAIL_CAT2(a, b)
 
@@ -665,16 +681,15 @@ constexpr fixed_string<N> frame_name(const char* pretty, const char* given) {
 /// not yet finished coroutine (it is: the one transferred to, or the one
 /// suspending).
 struct coroutine_identity {
-    const void* address = nullptr;
-    const void* resume_function = nullptr;
+    const void* address;  // no initializers: frames set it only once listed (see frame)
+    const void* resume_function;
     friend bool operator==(const coroutine_identity& a, const coroutine_identity& b) {
         return a.address == b.address && a.resume_function == b.resume_function;
     }
 };
 
 inline coroutine_identity identify_coroutine(const void* handle_address) {
-    coroutine_identity id;
-    id.address = handle_address;
+    coroutine_identity id{handle_address, nullptr};
     if (handle_address != nullptr) std::memcpy(&id.resume_function, handle_address, sizeof id.resume_function);
     return id;
 }
@@ -684,34 +699,67 @@ enum class slot_kind : unsigned char { empty, inline_start, transfer, trampoline
 
 struct slot_entry;
 
+/// Where a frame is listed. Written by the owner thread only (under the
+/// lock that guards the list it joins or leaves); the owner reads it freely.
+enum class membership : unsigned char {
+    none,          // unpublished: only its own thread knows it (the hot path)
+    thread_roots,  // an unpublished root: a running task, in its thread's root list
+    tree           // published: in the task tree, under the registry lock
+};
+
+/// A frame. The first group is written whenever a frame is made: the hot
+/// path of a nested frame stores exactly those. The second group is written
+/// only when the frame joins a list (init_listed_fields) and is never read
+/// before: a nested frame that never suspends never pays for it.
 struct frame {
-    // Set at construction, never changed.
-    const frame_site* site = nullptr;
+    // ---- set when the frame is made ----
+    const frame_site* site;  // never changed
     // Owner thread only until published; under the lock after (roots and
     // orphans are re-parented under the lock). Nested frames are never
     // re-parented, so their owner may read it without the lock.
-    frame* parent = nullptr;
+    frame* parent;
     // Top of an activation: the frame that was `current` when it began. Read
     // and written by the thread that runs the activation.
-    frame* resumer = nullptr;
-    // Written under the lock by the owner thread only; the owner reads it
-    // without the lock, everyone else under it.
-    bool published = false;
-    bool is_top = false;  // known to be an activation top (set by the owner, under the lock)
+    frame* resumer;
+    membership listed;
+    bool is_top;  // known to be an activation top (set by the owner, under the lock)
 
-    // ---- guarded by the registry lock ----
-    bool tentative = false;      // parent link not confirmed yet (symmetric transfer)
-    bool parked = false;         // running, but its thread is inside a dump
-    frame_state state = frame_state::running;
-    unsigned entries = 0;        // persistent frames: callbacks running inside it
-    const frame_site* await_site = nullptr;  // where it is suspended (innermost frame only)
-    coroutine_identity expected;             // tentative: the coroutine transferred to
-    slot_entry* slot_owner = nullptr;        // the hand-over entry that points at this frame
-    frame* first_child = nullptr;
-    frame* last_child = nullptr;
-    frame* prev_sibling = nullptr;
-    frame* next_sibling = nullptr;
+    // ---- valid once listed == tree (the sibling links: once listed != none);
+    //      guarded by the lock of its list ----
+    bool tentative;         // parent link not confirmed yet (symmetric transfer)
+    bool parked;            // running, but its thread is inside a dump
+    frame_state state;
+    unsigned entries;       // persistent frames: callbacks running inside it
+    const frame_site* await_site;  // where it is suspended (innermost frame only)
+    coroutine_identity expected;   // tentative: the coroutine transferred to
+    slot_entry* slot_owner;        // the hand-over entry that points at this frame
+    frame* first_child;
+    frame* last_child;
+    frame* prev_sibling;
+    frame* next_sibling;
 };
+
+/// A frame as it is made: unlisted, with the hot-path fields set.
+ABT_DETAIL_ALWAYS_INLINE void init_frame(frame* f, const frame_site* s, frame* parent, frame* resumer) {
+    f->site = s;
+    f->parent = parent;
+    f->resumer = resumer;
+    f->listed = membership::none;
+    f->is_top = false;
+}
+
+/// The fields a frame needs once it joins the task tree (its sibling links
+/// are set by the list it joins).
+inline void init_listed_fields(frame* f) {
+    f->tentative = false;
+    f->parked = false;
+    f->state = frame_state::running;
+    f->entries = 0;
+    f->await_site = nullptr;
+    f->expected = coroutine_identity{};
+    f->slot_owner = nullptr;
+    f->first_child = f->last_child = nullptr;
+}
 
 /// A test-and-test-and-set lock. Critical sections are short except dumps,
 /// so waiters spin briefly, then yield.
@@ -743,10 +791,13 @@ private:
     spinlock& lock_;
 };
 
+struct thread_state;
+
 struct registry {
-    spinlock lock;             // guards everything below and every published frame's links
-    frame tasks;               // sentinel: its children are the roots, oldest first
-    std::size_t task_count = 0;
+    spinlock lock;              // guards everything below and every published frame's links
+    frame tasks{};              // sentinel: its children are the published roots, oldest first
+    std::size_t task_count = 0; // published roots
+    thread_state* threads = nullptr;  // threads whose unpublished roots dumps must show
 };
 /// One per program: an inline variable, constant-initialized, visible to
 /// every shared library.
@@ -755,13 +806,30 @@ ABT_DETAIL_PROGRAM_WIDE inline registry the_registry;
 struct scope_link;
 enum class work_item_kind : unsigned char { none, plain, one_task };
 
-/// Per-thread state read on every frame event. Trivially destructible, so
-/// access needs no TLS guard. Only its own thread reads or writes it.
+/// Per-thread state read on every frame event. Constant-initialized and
+/// trivially destructible, so access needs no TLS guard.
 struct thread_state {
+    // ---- its own thread only ----
     frame* current = nullptr;     // INVARIANT 1: null or the innermost frame running here
     scope_link* scopes = nullptr; // innermost ABT_WORK_ITEM or ABT_REENTER scope on this thread
     bool slot_armed = false;      // this thread's slot may point at a frame (may be stale-true)
     work_item_kind work_item = work_item_kind::none;  // the innermost work-item scope's kind
+    bool listed = false;          // in registry::threads (or about to be, under the lock)
+    bool exiting = false;         // its thread_local destructors have begun: never listed again
+
+    // ---- this thread's shard of the task list: its unpublished roots ----
+    // roots_lock guards `roots` (the sentinel's children and their sibling
+    // links) and root_count. The owner takes it to add or remove a root (no
+    // other thread ever does: an unpublished root lives and dies on its
+    // thread, INVARIANT 3); dumps take it to read them. Creating a task thus
+    // touches no lock shared between threads.
+    spinlock roots_lock;
+    frame roots{};
+    std::size_t root_count = 0;
+
+    // ---- registry::threads links, under the registry lock ----
+    thread_state* prev_thread = nullptr;
+    thread_state* next_thread = nullptr;
 };
 
 /// What an ABT_WORK_ITEM or ABT_REENTER scope replaced as `current`: lets a
@@ -781,7 +849,7 @@ ABT_DETAIL_PROGRAM_WIDE inline thread_local thread_state this_thread;
 struct slot_entry {
     frame* target = nullptr;   // null: a dead entry
     frame* resumer = nullptr;  // the entry applies while this_thread.current == resumer
-    coroutine_identity expected;            // transfer: the coroutine handed control to
+    coroutine_identity expected{};          // transfer: the coroutine handed control to
     std::uint64_t serial = 0;               // tells a suspension its own entry again
     slot_kind kind = slot_kind::empty;
 };
@@ -823,11 +891,9 @@ ABT_DETAIL_PROGRAM_WIDE inline thread_slots& this_thread_slots() {
 
 // ---- Operations under the registry lock (names start with locked_) --------
 
-inline frame* list_head_of(frame* parent) { return parent != nullptr ? parent : &the_registry.tasks; }
-
-inline void locked_link(frame* f, frame* parent) {
-    frame* head = list_head_of(parent);
-    f->parent = parent;
+// Child lists: `head`'s children, linked through their sibling pointers. The
+// caller holds the lock that guards `head`'s list.
+inline void append_child(frame* head, frame* f) {
     f->prev_sibling = head->last_child;
     f->next_sibling = nullptr;
     if (head->last_child != nullptr)
@@ -835,11 +901,9 @@ inline void locked_link(frame* f, frame* parent) {
     else
         head->first_child = f;
     head->last_child = f;
-    if (parent == nullptr) ++the_registry.task_count;
 }
 
-inline void locked_unlink(frame* f) {
-    frame* head = list_head_of(f->parent);
+inline void remove_child(frame* head, frame* f) {
     if (f->prev_sibling != nullptr)
         f->prev_sibling->next_sibling = f->next_sibling;
     else
@@ -849,7 +913,80 @@ inline void locked_unlink(frame* f) {
     else
         head->last_child = f->prev_sibling;
     f->prev_sibling = f->next_sibling = nullptr;
+}
+
+inline frame* list_head_of(frame* parent) { return parent != nullptr ? parent : &the_registry.tasks; }
+
+inline void locked_link(frame* f, frame* parent) {
+    f->parent = parent;
+    append_child(list_head_of(parent), f);
+    if (parent == nullptr) ++the_registry.task_count;
+}
+
+inline void locked_unlink(frame* f) {
+    remove_child(list_head_of(f->parent), f);
     if (f->parent == nullptr) --the_registry.task_count;
+}
+
+// ---- This thread's roots (its shard of the task list) -----------------------
+
+/// Unlists the thread when its thread_local objects are destroyed.
+struct thread_exit_hook {
+    ~thread_exit_hook();
+};
+
+/// Lists this thread in registry::threads, so that dumps see its running
+/// tasks. Once per thread, before its first root; never during its exit
+/// (roots made by thread_local destructors stay unlisted: see README Limits).
+ABT_DETAIL_NOINLINE inline void list_this_thread(thread_state& ts) {
+    if (ts.exiting) return;
+    static thread_local thread_exit_hook hook;  // constructed here, on first use
+    (void)&hook;
+    lock_guard guard(the_registry.lock);
+    ts.prev_thread = nullptr;
+    ts.next_thread = the_registry.threads;
+    if (ts.next_thread != nullptr) ts.next_thread->prev_thread = &ts;
+    the_registry.threads = &ts;
+    ts.listed = true;
+}
+
+inline thread_exit_hook::~thread_exit_hook() {
+    thread_state& ts = this_thread;
+    ts.exiting = true;
+    if (!ts.listed) return;
+    lock_guard guard(the_registry.lock);
+    (ts.prev_thread != nullptr ? ts.prev_thread->next_thread : the_registry.threads) = ts.next_thread;
+    if (ts.next_thread != nullptr) ts.next_thread->prev_thread = ts.prev_thread;
+    ts.listed = false;
+}
+
+/// A new root that nobody else can know yet: listed in this thread's roots
+/// only, under this thread's own lock. May be called with the registry lock
+/// held (lock order: registry, then a thread's roots_lock).
+inline void list_as_thread_root(frame* f) {
+    thread_state& ts = this_thread;
+    f->is_top = true;
+    {
+        lock_guard guard(ts.roots_lock);
+        append_child(&ts.roots, f);
+        ++ts.root_count;
+    }
+    f->listed = membership::thread_roots;
+}
+
+inline void unlist_thread_root(frame* f) {
+    thread_state& ts = this_thread;
+    lock_guard guard(ts.roots_lock);
+    remove_child(&ts.roots, f);
+    --ts.root_count;
+}
+
+/// Publishes f: links it into the task tree under `parent`.
+inline void locked_list_in_tree(frame* f, frame* parent) {
+    if (f->listed == membership::thread_roots) unlist_thread_root(f);
+    init_listed_fields(f);
+    f->listed = membership::tree;
+    locked_link(f, parent);
 }
 
 /// Moves f (and its subtree) under new_parent, or to the task list.
@@ -862,8 +999,12 @@ inline void locked_move(frame* f, frame* new_parent) {
 /// Links f and its unpublished ancestors (INVARIANT 2). Only f's own thread
 /// calls this, for its own running chain.
 inline void locked_publish_chain(frame* f) {
-    for (; f != nullptr && !f->published; f = f->parent) {
-        f->published = true;
+    // Every unlisted frame's fields first: linking a frame into its parent
+    // must not come before the parent's (empty) child list is initialized.
+    for (frame* g = f; g != nullptr && g->listed != membership::tree; g = g->parent) init_listed_fields(g);
+    for (; f != nullptr && f->listed != membership::tree; f = f->parent) {
+        if (f->listed == membership::thread_roots) unlist_thread_root(f);
+        f->listed = membership::tree;
         locked_link(f, f->parent);
     }
 }
@@ -1001,23 +1142,24 @@ enum class attach_mode { scope, persistent };
 /// Slow path of frame creation: no running frame on this thread, a slot may
 /// apply, or the frame must be published at once (persistent frames, which
 /// start idle and never take a tentative parent).
-inline void attach_frame_slow(frame* f, attach_mode mode) {
+/// f was made by init_frame(f, site, cur, cur) with cur = this_thread.current.
+ABT_DETAIL_NOINLINE inline void attach_frame_slow(frame* f, attach_mode mode) {
     thread_state& ts = this_thread;
     frame* cur = ts.current;
     const bool publish_now = mode == attach_mode::persistent;
+    if (!ts.listed) list_this_thread(ts);
+    if (cur == nullptr && !ts.slot_armed && !publish_now) {  // a new task, as most are made
+        list_as_thread_root(f);
+        return;
+    }
     lock_guard guard(the_registry.lock);
     slot_entry* slot = locked_applicable_entry(cur);
     if (slot != nullptr && cur != nullptr && site_nested_in(f->site, cur->site))
         slot = nullptr;  // a block nested in the running frame's own invocation is never handed over
-    if (publish_now) {
-        f->state = frame_state::suspended;
-        if (slot != nullptr && slot->kind == slot_kind::transfer) slot = nullptr;
-    }
-    f->resumer = cur;
+    if (publish_now && slot != nullptr && slot->kind == slot_kind::transfer) slot = nullptr;
     if (slot != nullptr) {
         f->is_top = true;
-        f->published = true;
-        locked_link(f, slot->target);
+        locked_list_in_tree(f, slot->target);
         if (slot->kind == slot_kind::transfer) {  // single use; confirmed at the first suspension
             f->tentative = true;
             f->expected = slot->expected;
@@ -1025,39 +1167,23 @@ inline void attach_frame_slow(frame* f, attach_mode mode) {
             locked_pop_dead(this_thread_slots());
         }
     } else if (cur != nullptr) {
-        f->parent = cur;
         if (publish_now) {
             locked_publish_chain(cur);
-            f->published = true;
-            locked_link(f, cur);
+            locked_list_in_tree(f, cur);
         }
-    } else {
+    } else if (publish_now) {
         f->is_top = true;
-        f->published = true;
-        locked_link(f, nullptr);
-    }
-}
-
-inline void enter_frame(frame* f, frame* cur, bool armed) {
-    thread_state& ts = this_thread;
-    if (cur != nullptr && !armed) {  // hot path: a nested frame, plain stores
-        f->parent = cur;
-        f->resumer = cur;
+        locked_list_in_tree(f, nullptr);
     } else {
-        attach_frame_slow(f, attach_mode::scope);
+        f->parent = nullptr;
+        list_as_thread_root(f);
     }
-    ts.current = f;
+    if (publish_now) f->state = frame_state::suspended;  // idle until a callback enters it
 }
 
-/// Slow path of a frame that ends while current: it was published, or this
-/// thread's slot refers to it as the resumer.
-inline void leave_frame_slow(frame* f) {
-    thread_state& ts = this_thread;
-    lock_guard guard(the_registry.lock);
-    if (ts.slot_armed) {  // entries that apply while f is current can never apply again
-        locked_kill_entries_if(this_thread_slots(), 0, [f](const slot_entry& e) { return e.resumer == f; });
-    }
-    if (f->published) locked_retire(f);
+ABT_DETAIL_NOINLINE inline void enter_frame_slow(frame* f) {
+    attach_frame_slow(f, attach_mode::scope);
+    this_thread.current = f;
 }
 
 /// A frame destroyed while it is not this thread's current frame: legal only
@@ -1065,7 +1191,7 @@ inline void leave_frame_slow(frame* f) {
 inline void destroy_inactive_frame(frame* f) {
     {
         lock_guard guard(the_registry.lock);
-        if (f->published && f->state == frame_state::suspended) {
+        if (f->listed == membership::tree && f->state == frame_state::suspended) {
             locked_retire(f);
             return;
         }
@@ -1077,34 +1203,54 @@ inline void destroy_inactive_frame(frame* f) {
                   "wrap every co_await in a framed coroutine: co_await ABT_AWAIT(expr);");
 }
 
-inline void leave_frame(frame* f) {
+/// Every frame end but the hot one: f is listed, this thread's slot may
+/// refer to f as the resumer, or f is not current (see destroy_inactive_frame).
+ABT_DETAIL_NOINLINE inline void leave_frame_slow(frame* f) {
     thread_state& ts = this_thread;
     if (ts.current != f) {
         destroy_inactive_frame(f);
         return;
     }
     ts.current = f->resumer;
-    if (f->published || ts.slot_armed) leave_frame_slow(f);
+    if (ts.slot_armed || f->listed == membership::tree) {
+        lock_guard guard(the_registry.lock);
+        if (ts.slot_armed)  // entries that apply while f is current can never apply again
+            locked_kill_entries_if(this_thread_slots(), 0, [f](const slot_entry& e) { return e.resumer == f; });
+        if (f->listed == membership::tree) locked_retire(f);
+    }
+    if (f->listed == membership::thread_roots) unlist_thread_root(f);
 }
 
-/// The guard behind ABT_FRAMED.
+/// The guard behind ABT_FRAMED. The hot path (a frame nested in a running
+/// frame, nothing handed over on this thread) is inlined: two loads from the
+/// thread state, five stores to the frame, one store of `current`; at the end
+/// three loads, two compares and one store. Everything else is out of line.
 class scope_frame {
 public:
-    // The thread state is read before frame_ is initialized (members are
-    // initialized in declaration order): loading it after the frame's stores
-    // to the stack made the nested-frame benchmark bimodal, 6 or 27 ns
-    // depending on where the stack and the thread-local state land.
-    explicit scope_frame(const frame_site* s) noexcept : cur_(this_thread.current), armed_(this_thread.slot_armed) {
-        frame_.site = s;
-        enter_frame(&frame_, cur_, armed_);
+    explicit scope_frame(const frame_site* s) noexcept {
+        // The thread state is read before the frame's stores: loading it
+        // after them made the nested-frame benchmark bimodal (6 or 27 ns,
+        // depending on where the stack and the thread-local state land).
+        thread_state& ts = this_thread;
+        frame* cur = ts.current;
+        const bool armed = ts.slot_armed;
+        init_frame(&frame_, s, cur, cur);
+        if (ABT_DETAIL_LIKELY(cur != nullptr && !armed))
+            ts.current = &frame_;
+        else
+            enter_frame_slow(&frame_);
     }
-    ~scope_frame() { leave_frame(&frame_); }
+    ~scope_frame() {
+        thread_state& ts = this_thread;
+        if (ABT_DETAIL_LIKELY(ts.current == &frame_ && frame_.listed == membership::none && !ts.slot_armed))
+            ts.current = frame_.resumer;
+        else
+            leave_frame_slow(&frame_);
+    }
     scope_frame(const scope_frame&) = delete;
     scope_frame& operator=(const scope_frame&) = delete;
 
 private:
-    frame* cur_;   // this_thread.current when the guard was made
-    bool armed_;   // this_thread.slot_armed then
     frame frame_;
 };
 
@@ -1140,6 +1286,7 @@ inline suspension begin_suspend(const frame_site* at, const char* function_id, c
         lock_guard guard(the_registry.lock);
         frame* top = s.top = activation_top(cur);
         top->is_top = true;
+        locked_publish_chain(cur);  // first: only listed frames have a `tentative` to read
         if (top->tentative) {
             if (top->expected == identify_coroutine(handle)) {
                 top->tentative = false;  // confirmed: it is the coroutine its parent transferred to
@@ -1150,7 +1297,6 @@ inline suspension begin_suspend(const frame_site* at, const char* function_id, c
                 locked_move(top, nullptr);
             }
         }
-        locked_publish_chain(cur);
         locked_set_state(cur, top, frame_state::suspended);
         cur->await_site = at;
         s.resumer = top->resumer;
@@ -1338,7 +1484,7 @@ await_point<Awaitable> make_await_point(const frame_site* at, const char* functi
 class work_item_scope {
 public:
     explicit work_item_scope(work_item_kind kind) noexcept
-        : saved_(this_thread), link_{this_thread.current, this_thread.scopes, nullptr} {
+        : saved_kind_(this_thread.work_item), link_{this_thread.current, this_thread.scopes, nullptr} {
         if (this_thread.slot_armed) {  // otherwise the stack is empty: nothing to hide
             lock_guard guard(the_registry.lock);
             thread_slots& slots = this_thread_slots();
@@ -1363,15 +1509,15 @@ public:
             slots.base = saved_base_;
             locked_pop_dead(slots);
         }
-        this_thread.current = saved_.current;
-        this_thread.scopes = saved_.scopes;
-        this_thread.work_item = saved_.work_item;
+        this_thread.current = link_.saved_current;
+        this_thread.scopes = link_.outer;
+        this_thread.work_item = saved_kind_;
     }
     work_item_scope(const work_item_scope&) = delete;
     work_item_scope& operator=(const work_item_scope&) = delete;
 
 private:
-    thread_state saved_;
+    work_item_kind saved_kind_;
     scope_link link_;
     unsigned saved_base_ = 0;
     unsigned saved_size_ = 0;
@@ -1472,10 +1618,31 @@ inline void locked_remove_cursor(frame* cursor) {
         head.last_child = cursor->prev_sibling;
 }
 
+/// Runs `visit(thread)` for each listed thread, holding its roots_lock.
+template <class Visit>
+void locked_for_each_thread_roots(Visit visit) {
+    for (thread_state* ts = the_registry.threads; ts != nullptr; ts = ts->next_thread) {
+        lock_guard guard(ts->roots_lock);
+        visit(*ts);
+    }
+}
+
 inline bool locked_any_task_running() {
     for (const frame* t = the_registry.tasks.first_child; t != nullptr; t = t->next_sibling)
         if (!is_dump_cursor(t) && locked_has_unparked_running(t)) return true;
-    return false;
+    bool any = false;
+    locked_for_each_thread_roots([&](const thread_state& ts) { any = any || ts.root_count != 0; });
+    return any;
+}
+
+/// The tasks no thread has published yet: each is running, shown as such.
+inline void locked_write_thread_roots(dump_writer& w) {
+    locked_for_each_thread_roots([&](const thread_state& ts) {
+        for (const frame* t = ts.roots.first_child; t != nullptr; t = t->next_sibling) {
+            w.frame_line("", "", t, false);
+            w.note_line("  ", corner, "[running]");
+        }
+    });
 }
 
 /// Writes f and its subtree below w.indent (which it restores).
@@ -1578,7 +1745,7 @@ inline std::string taskdump(bool wait_for_running_tasks) {
     // lock for longer than one task takes to write, and the result's growth
     // happens without it. Each task is a consistent picture; tasks made or
     // ended during the dump may or may not appear.
-    frame cursor;  // site == nullptr: a cursor (see is_dump_cursor)
+    frame cursor{};  // site == nullptr: a cursor (see is_dump_cursor)
     frame* t = r.tasks.first_child;
     while (t != nullptr) {
         if (is_dump_cursor(t)) {  // another dump's place
@@ -1609,6 +1776,9 @@ inline std::string taskdump(bool wait_for_running_tasks) {
         t = cursor.next_sibling;
         locked_remove_cursor(&cursor);
     }
+    w.out.clear();
+    locked_write_thread_roots(w);
+    result += w.out;
     return result;
 }
 
@@ -1621,7 +1791,7 @@ public:
     /// Attaches under the frame running on this thread, if any; otherwise it
     /// is a task of its own. Shown as idle until entered.
     explicit persistent_frame(site s) {
-        frame_.site = s.record;
+        detail::init_frame(&frame_, s.record, detail::this_thread.current, detail::this_thread.current);
         detail::attach_frame_slow(&frame_, detail::attach_mode::persistent);
     }
     ~persistent_frame() {
@@ -1710,7 +1880,9 @@ inline std::vector<location> backtrace() {
 
 inline std::size_t task_count() {
     detail::lock_guard guard(detail::the_registry.lock);
-    return detail::the_registry.task_count;
+    std::size_t n = detail::the_registry.task_count;
+    detail::locked_for_each_thread_roots([&](const detail::thread_state& ts) { n += ts.root_count; });
+    return n;
 }
 
 }  // namespace ABT_DETAIL_ABI

@@ -710,10 +710,11 @@ TEST_CASE("a frame behind an unframed coroutine never lands in the task that res
     p.start();
     s.start();
     const std::vector<std::string> lines = lines_of(abt::taskdump_tree());
+    // Three tasks, in the order they were first seen suspended.
     REQUIRE(lines.size() == 3);
     CHECK(lines[0].find("\xE2\x95\xBC resumed_inline at") == 0);
-    CHECK(lines[1].find("\xE2\x95\xBC resumes_others_inline at") == 0);
-    CHECK(lines[2].find("\xE2\x95\xBC leaf_of_unframed at") == 0);  // a task of its own
+    CHECK(lines[1].find("\xE2\x95\xBC leaf_of_unframed at") == 0);  // a task of its own
+    CHECK(lines[2].find("\xE2\x95\xBC resumes_others_inline at") == 0);
     leaf_gate.set();
     own_gate.set();
     CHECK(p.done());

@@ -118,6 +118,44 @@ TEST_CASE("a running task shows a marker instead of a possibly torn tree" * doct
     CHECK(abt::taskdump_tree().empty());
 }
 
+TEST_CASE("tasks that never suspended are listed per thread, counted, and gone when their threads end" *
+          doctest::skip(!ABT_ENABLED)) {
+    running_task a, b;
+    CHECK(abt::task_count() == 2);
+    const std::string dump = abt::taskdump_tree();
+    CHECK(count_of(dump, "\xE2\x95\xBC busy task at ") == 2);
+    CHECK(count_of(dump, "[running]") == 2);
+    CHECK(count_of(dump, "busy work") == 0);  // a running task's frames are never shown
+    a.finish();
+    CHECK(abt::task_count() == 1);
+    b.finish();
+    CHECK(abt::task_count() == 0);
+    CHECK(abt::taskdump_tree().empty());
+}
+
+namespace {
+struct frames_at_thread_exit {
+    std::string* out = nullptr;
+    ~frames_at_thread_exit() {
+        ABT_FRAMED("thread_local destructor");
+        *out = abt::taskdump_tree();
+    }
+};
+}  // namespace
+
+TEST_CASE("frames made by a thread_local destructor after the thread was unlisted work and leave nothing" *
+          doctest::skip(!ABT_ENABLED)) {
+    std::string seen;
+    std::thread([&] {
+        static thread_local frames_at_thread_exit late;  // made before the first frame: destroyed after the hook
+        late.out = &seen;
+        ABT_FRAMED("thread body");
+    }).join();
+    CHECK(seen.find("\xE2\x95\xBC thread_local destructor at ") == 0);  // a dump from inside still sees itself
+    CHECK(abt::task_count() == 0);
+    CHECK(abt::taskdump_tree().empty());
+}
+
 namespace {
 coro::task<> suspends_after_work(coro::event& started, coro::event& never, std::atomic<bool>& go) {
     ABT_FRAMED();
