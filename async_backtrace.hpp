@@ -694,7 +694,6 @@ inline coroutine_identity identify_coroutine(const void* handle_address) {
     return id;
 }
 
-enum class frame_state : unsigned char { running, suspended };
 enum class slot_kind : unsigned char { empty, inline_start, transfer, trampoline };
 
 struct slot_entry;
@@ -728,16 +727,34 @@ struct frame {
     //      guarded by the lock of its list ----
     bool tentative;         // parent link not confirmed yet (symmetric transfer)
     bool parked;            // running, but its thread is inside a dump
-    frame_state state;
+    bool settled;           // activation tops: suspended once, tentative resolved (owner only)
     unsigned entries;       // persistent frames: callbacks running inside it
-    const frame_site* await_site;  // where it is suspended (innermost frame only)
-    coroutine_identity expected;   // tentative: the coroutine transferred to
-    slot_entry* slot_owner;        // the hand-over entry that points at this frame
+    // Running or suspended, in one word, so that a dump never reads half of a
+    // change: null while running; otherwise the ABT_AWAIT site it waits at
+    // (the innermost frame of a suspended activation), what ABT_WAITING
+    // recorded (an idle persistent frame), or &no_await_site. Written by the
+    // thread that suspends or resumes the activation, without the lock (see
+    // DESIGN: fast suspension); persistent frames under the lock.
+    std::atomic<const frame_site*> wait;
+    const frame_site* recorded_wait;  // persistent frames: ABT_WAITING's site, shown while idle
+    coroutine_identity expected;      // tentative: the coroutine transferred to
+    // The hand-over entry that pointed at this frame when it suspended, and
+    // that entry's serial then: the entry is live iff its serial still is
+    // this one. Written when the frame suspends and read when it resumes or
+    // ends, by whichever thread runs it then (see DESIGN: hand-over entries).
+    slot_entry* slot_owner;
+    std::uint64_t slot_serial;
     frame* first_child;
     frame* last_child;
     frame* prev_sibling;
     frame* next_sibling;
 };
+
+/// `frame::wait` of a suspended frame that waits at no site of its own: the
+/// outer frames of a suspended activation, an idle persistent frame.
+ABT_DETAIL_PROGRAM_WIDE inline constexpr frame_site no_await_site{{"", "", 0}, nullptr, nullptr};
+
+inline bool is_running(const frame* f) { return f->wait.load(std::memory_order_relaxed) == nullptr; }
 
 /// A frame as it is made: unlisted, with the hot-path fields set.
 ABT_DETAIL_ALWAYS_INLINE void init_frame(frame* f, const frame_site* s, frame* parent, frame* resumer) {
@@ -753,11 +770,13 @@ ABT_DETAIL_ALWAYS_INLINE void init_frame(frame* f, const frame_site* s, frame* p
 inline void init_listed_fields(frame* f) {
     f->tentative = false;
     f->parked = false;
-    f->state = frame_state::running;
+    f->settled = false;
     f->entries = 0;
-    f->await_site = nullptr;
+    f->wait.store(nullptr, std::memory_order_relaxed);  // nobody else knows f yet
+    f->recorded_wait = nullptr;
     f->expected = coroutine_identity{};
     f->slot_owner = nullptr;
+    f->slot_serial = 0;
     f->first_child = f->last_child = nullptr;
 }
 
@@ -792,12 +811,14 @@ private:
 };
 
 struct thread_state;
+struct thread_slots;
 
 struct registry {
     spinlock lock;              // guards everything below and every published frame's links
     frame tasks{};              // sentinel: its children are the published roots, oldest first
     std::size_t task_count = 0; // published roots
     thread_state* threads = nullptr;  // threads whose unpublished roots dumps must show
+    thread_slots* free_slots = nullptr;  // hand-over stacks of ended threads, for reuse (never freed)
 };
 /// One per program: an inline variable, constant-initialized, visible to
 /// every shared library.
@@ -816,6 +837,7 @@ struct thread_state {
     work_item_kind work_item = work_item_kind::none;  // the innermost work-item scope's kind
     bool listed = false;          // in registry::threads (or about to be, under the lock)
     bool exiting = false;         // its thread_local destructors have begun: never listed again
+    thread_slots* slots = nullptr;  // its hand-over stack, from the pool on first use
 
     // ---- this thread's shard of the task list: its unpublished roots ----
     // roots_lock guards `roots` (the sentinel's children and their sibling
@@ -843,22 +865,30 @@ struct scope_link {
 ABT_DETAIL_PROGRAM_WIDE inline thread_local thread_state this_thread;
 
 /// One hand-over point (see DESIGN): a suspending frame offers itself as the
-/// parent of the frames started next on this thread. Guarded by the registry
-/// lock; the target kills the entry, through frame::slot_owner, when it
-/// resumes or dies, so a live entry's target is always alive.
+/// parent of the frames started next on this thread.
 struct slot_entry {
-    frame* target = nullptr;   // null: a dead entry
+    // Live iff non-zero. The owner thread writes it without the lock (push,
+    // pop, its own kills); any other thread only kills it, under the registry
+    // lock, by a compare-exchange from the serial its target recorded. A
+    // thread that uses a live entry's target holds the lock, so the target
+    // cannot be resumed or destroyed meanwhile: its resumer or destroyer
+    // kills the entry first, under the lock.
+    std::atomic<std::uint64_t> serial{0};
+    // ---- the owner thread only ----
+    frame* target = nullptr;   // the awaiting frame
     frame* resumer = nullptr;  // the entry applies while this_thread.current == resumer
-    coroutine_identity expected{};          // transfer: the coroutine handed control to
-    std::uint64_t serial = 0;               // tells a suspension its own entry again
+    coroutine_identity expected{};  // transfer: the coroutine handed control to
     slot_kind kind = slot_kind::empty;
 };
 
-/// This thread's hand-over points, a stack: a suspension inside another's
+/// A thread's hand-over points, a stack: a suspension inside another's
 /// await_suspend (a join starting its children inline) pushes above it and
 /// pops when it is done, so the join's entry applies again to the next child.
-/// Guarded by the registry lock; only its own thread pushes and pops, other
-/// threads only kill entries.
+/// Only its thread pushes and pops; other threads only kill entries (see
+/// slot_entry). Stacks are allocated once and never freed: an ended thread's
+/// stack goes to registry::free_slots, so a stale frame::slot_owner always
+/// points at valid memory, and since serials keep counting up in a stack
+/// across its owners, a stale (slot_owner, slot_serial) never matches.
 struct thread_slots {
     static constexpr unsigned capacity = 32;
     slot_entry entries[capacity];
@@ -866,18 +896,9 @@ struct thread_slots {
     unsigned base = 0;      // entries below belong to work items around the current one: hidden
     unsigned overflow = 0;  // suspensions in progress that found the stack full: nothing applies
     std::uint64_t last_serial = 0;
-    thread_slots() = default;
-    thread_slots(const thread_slots&) = delete;
-    thread_slots& operator=(const thread_slots&) = delete;
-    ~thread_slots();
+    thread_slots* next_free = nullptr;  // in registry::free_slots, under the registry lock
 };
 
-ABT_DETAIL_PROGRAM_WIDE inline thread_slots& this_thread_slots() {
-    // A separate thread_local, touched only on slow paths, so that its
-    // destructor (thread exit kills its entries) costs the hot path nothing.
-    static thread_local thread_slots slots;
-    return slots;
-}
 
 [[noreturn]] inline void report_misuse(const frame* f, const char* what, const char* fix) {
     std::fprintf(stderr,
@@ -950,9 +971,12 @@ ABT_DETAIL_NOINLINE inline void list_this_thread(thread_state& ts) {
     ts.listed = true;
 }
 
+inline void give_back_slots(thread_state& ts);
+
 inline thread_exit_hook::~thread_exit_hook() {
     thread_state& ts = this_thread;
     ts.exiting = true;
+    give_back_slots(ts);
     if (!ts.listed) return;
     lock_guard guard(the_registry.lock);
     (ts.prev_thread != nullptr ? ts.prev_thread->next_thread : the_registry.threads) = ts.next_thread;
@@ -1009,105 +1033,171 @@ inline void locked_publish_chain(frame* f) {
     }
 }
 
-inline void locked_kill(slot_entry& e) {
-    if (e.target != nullptr) e.target->slot_owner = nullptr;
-    e.target = nullptr;
+// ---- Hand-over entries --------------------------------------------------------
+// Functions on this thread's own stack need no lock (see slot_entry);
+// locked_applicable_entry and the kills of another thread's entries do.
+
+ABT_DETAIL_NOINLINE inline thread_slots& acquire_slots(thread_state& ts) {
+    if (!ts.listed) list_this_thread(ts);  // its exit hook gives the stack back
+    thread_slots* slots = nullptr;
+    {
+        lock_guard guard(the_registry.lock);
+        slots = the_registry.free_slots;
+        if (slots != nullptr) the_registry.free_slots = slots->next_free;
+    }
+    if (slots == nullptr) slots = new thread_slots;  // never freed: see thread_slots
+    ts.slots = slots;
+    return *slots;
+}
+
+ABT_DETAIL_ALWAYS_INLINE thread_slots& this_thread_slots() {
+    thread_state& ts = this_thread;
+    return ts.slots != nullptr ? *ts.slots : acquire_slots(ts);
+}
+
+inline bool is_live(const slot_entry& e) { return e.serial.load(std::memory_order_relaxed) != 0; }
+
+/// The owner kills one of its entries.
+inline void kill_own(slot_entry& e) {
+    e.serial.store(0, std::memory_order_relaxed);
     e.kind = slot_kind::empty;
 }
 
-inline void locked_release_slot_of(frame* f) {
-    if (f->slot_owner != nullptr) locked_kill(*f->slot_owner);
+/// At thread exit: kills the stack's entries and gives it to the pool.
+inline void give_back_slots(thread_state& ts) {
+    thread_slots* slots = ts.slots;
+    if (slots == nullptr) return;
+    for (slot_entry& e : slots->entries) kill_own(e);
+    slots->size = slots->base = slots->overflow = 0;
+    ts.slots = nullptr;
+    ts.slot_armed = false;
+    lock_guard guard(the_registry.lock);
+    slots->next_free = the_registry.free_slots;
+    the_registry.free_slots = slots;
 }
 
 /// Drops dead entries from the top of this thread's stack (not below the
 /// current work item's base: those belong to the code around it).
-inline void locked_pop_dead(thread_slots& slots) {
-    while (slots.size > slots.base && slots.entries[slots.size - 1].target == nullptr) --slots.size;
+inline void pop_dead(thread_slots& slots) {
+    while (slots.size > slots.base && !is_live(slots.entries[slots.size - 1])) --slots.size;
     if (slots.size == 0) this_thread.slot_armed = false;
 }
 
-inline void locked_pop_to(thread_slots& slots, unsigned size) {
-    while (slots.size > size) locked_kill(slots.entries[--slots.size]);
-    locked_pop_dead(slots);
-}
-
-/// The live entry on top of this thread's stack, if it applies to `cur`.
-inline slot_entry* locked_applicable_entry(frame* cur) {
-    if (!this_thread.slot_armed) return nullptr;
-    thread_slots& slots = this_thread_slots();
-    locked_pop_dead(slots);
-    if (slots.size <= slots.base || slots.overflow != 0) return nullptr;
-    slot_entry* e = &slots.entries[slots.size - 1];
-    return e->resumer == cur ? e : nullptr;
+inline void pop_to(thread_slots& slots, unsigned size) {
+    while (slots.size > size) kill_own(slots.entries[--slots.size]);
+    pop_dead(slots);
 }
 
 /// Kills this thread's entries from index `first` up that match `dead`,
 /// then pops the dead ones.
 template <class Predicate>
-void locked_kill_entries_if(thread_slots& slots, unsigned first, Predicate dead) {
+void kill_own_entries_if(thread_slots& slots, unsigned first, Predicate dead) {
     for (unsigned i = first; i < slots.size; ++i)
-        if (dead(slots.entries[i])) locked_kill(slots.entries[i]);
-    locked_pop_dead(slots);
+        if (dead(slots.entries[i])) kill_own(slots.entries[i]);
+    pop_dead(slots);
 }
 
 /// Another activation starts on this thread where `resumer` ran: control came
 /// back from any transfer that `resumer` was waiting on, which therefore can
 /// no longer hand over to its coroutine.
-inline void locked_kill_transfers_from(frame* resumer) {
+inline void kill_transfers_from(frame* resumer) {
     thread_slots& slots = this_thread_slots();
-    locked_kill_entries_if(slots, slots.base, [resumer](const slot_entry& e) {
+    kill_own_entries_if(slots, slots.base, [resumer](const slot_entry& e) {
         return e.kind == slot_kind::transfer && e.resumer == resumer;
     });
 }
 
-/// Pushes an inline_start entry for `target`; returns its serial, or 0 when
-/// the stack is full. Then no entry applies until that suspension's
-/// end_suspend (suspensions nest strictly on a thread), so frames that belong
-/// to it become tasks of their own instead of taking an outer entry; the
-/// outer entries survive for their own later children.
-inline std::uint64_t locked_push(frame* target, frame* resumer) {
+/// The live entry on top of this thread's stack, if it applies to `cur`.
+/// Under the lock, so its target stays alive while the caller uses it.
+inline slot_entry* locked_applicable_entry(frame* cur) {
+    if (!this_thread.slot_armed) return nullptr;
     thread_slots& slots = this_thread_slots();
-    locked_release_slot_of(target);
-    locked_pop_dead(slots);
+    pop_dead(slots);
+    if (slots.size <= slots.base || slots.overflow != 0) return nullptr;
+    slot_entry* e = &slots.entries[slots.size - 1];
+    return e->resumer == cur ? e : nullptr;
+}
+
+/// Pushes an inline_start entry for the suspending frame `target` (still
+/// owned by this thread); returns its serial, or 0 when the stack is full.
+/// Then no entry applies until that suspension's end_suspend (suspensions
+/// nest strictly on a thread), so frames that belong to it become tasks of
+/// their own instead of taking an outer entry; the outer entries survive for
+/// their own later children.
+inline std::uint64_t push_hand_over(frame* target, frame* resumer) {
+    thread_slots& slots = this_thread_slots();
+    pop_dead(slots);
     if (slots.size == thread_slots::capacity) {
         ++slots.overflow;
+        target->slot_owner = nullptr;
         return 0;
     }
     slot_entry& e = slots.entries[slots.size++];
-    e = slot_entry{target, resumer, coroutine_identity{}, ++slots.last_serial, slot_kind::inline_start};
+    e.target = target;
+    e.resumer = resumer;
+    e.kind = slot_kind::inline_start;
+    const std::uint64_t serial = ++slots.last_serial;
+    e.serial.store(serial, std::memory_order_relaxed);
     target->slot_owner = &e;
+    target->slot_serial = serial;
     this_thread.slot_armed = true;
-    return e.serial;
+    return serial;
+}
+
+/// Might the entry f's suspension pushed still point at f? (Only the thread
+/// that now runs or ends f asks.)
+inline bool hand_over_may_be_live(const frame* f) {
+    return f->slot_owner != nullptr && f->slot_owner->serial.load(std::memory_order_relaxed) == f->slot_serial;
+}
+
+/// Kills the entry that points at f, on whatever thread's stack it is.
+inline void locked_release_hand_over(frame* f) {
+    if (hand_over_may_be_live(f)) {
+        std::uint64_t serial = f->slot_serial;
+        f->slot_owner->serial.compare_exchange_strong(serial, 0, std::memory_order_relaxed);
+    }
+    f->slot_owner = nullptr;
+}
+
+/// f resumes on this thread: no entry may hand it children any more. The lock
+/// only when the entry may still be live (another thread resumed f while its
+/// await_suspend was still running): it waits out a use of the entry.
+ABT_DETAIL_NOINLINE inline void release_live_hand_over(frame* f) {
+    lock_guard guard(the_registry.lock);
+    locked_release_hand_over(f);
+}
+ABT_DETAIL_ALWAYS_INLINE void release_hand_over(frame* f) {
+    if (hand_over_may_be_live(f)) release_live_hand_over(f);
+    f->slot_owner = nullptr;
 }
 
 /// A frame that ends: its children become tasks, then it leaves its list.
 inline void locked_retire(frame* f) {
     while (f->first_child != nullptr) locked_move(f->first_child, nullptr);
-    locked_release_slot_of(f);
+    locked_release_hand_over(f);
     locked_unlink(f);
 }
 
-inline thread_slots::~thread_slots() {
-    if (size == 0) return;
-    lock_guard guard(the_registry.lock);
-    while (size > 0) locked_kill(entries[--size]);
-}
+
 
 /// Same enclosing function? The pointers first; the text when they differ,
 /// since each translation unit or shared library may hold its own copy of an
 /// inline function's __PRETTY_FUNCTION__ while its site records are merged.
-inline bool same_function(const char* a, const char* b) {
-    return a == b || (a != nullptr && b != nullptr && std::strcmp(a, b) == 0);
+ABT_DETAIL_NOINLINE inline bool same_text(const char* a, const char* b) {
+    return a != nullptr && b != nullptr && std::strcmp(a, b) == 0;
 }
+ABT_DETAIL_ALWAYS_INLINE bool same_function(const char* a, const char* b) { return a == b || same_text(a, b); }
 
 /// One call site? The pointers first; the contents when they differ (a copy
 /// of an inline function's records in a shared library built with hidden
 /// symbols).
-inline bool same_site(const frame_site* a, const frame_site* b) {
-    return a == b || (a != nullptr && b != nullptr && a->where.line == b->where.line &&
-                      a->enclosing == b->enclosing && std::strcmp(a->where.file, b->where.file) == 0 &&
-                      std::strcmp(a->where.function, b->where.function) == 0 &&
-                      same_function(a->function_id, b->function_id));
+ABT_DETAIL_NOINLINE inline bool same_site_contents(const frame_site* a, const frame_site* b) {
+    return a != nullptr && b != nullptr && a->where.line == b->where.line && a->enclosing == b->enclosing &&
+           std::strcmp(a->where.file, b->where.file) == 0 && std::strcmp(a->where.function, b->where.function) == 0 &&
+           same_function(a->function_id, b->function_id);
+}
+ABT_DETAIL_ALWAYS_INLINE bool same_site(const frame_site* a, const frame_site* b) {
+    return a == b || same_site_contents(a, b);
 }
 
 /// True when a frame of site `child`, made while a frame of site `parent` is
@@ -1128,10 +1218,15 @@ inline frame* activation_top(frame* f) {
     return f;
 }
 
-inline void locked_set_state(frame* innermost, frame* top, frame_state s) {
-    for (frame* f = innermost;; f = f->parent) {
-        f->state = s;
-        if (f == top) break;
+/// Sets `wait` of the frames of one activation: `at` on the innermost,
+/// `outer` on the others up to its top. Relaxed: the words point at static
+/// site records, and a dump needs each word whole, not an order among them
+/// (see DESIGN: fast suspension).
+inline void set_activation_wait(frame* innermost, frame* top, const frame_site* at, const frame_site* outer) {
+    innermost->wait.store(at, std::memory_order_relaxed);
+    for (frame* f = innermost; f != top;) {
+        f = f->parent;
+        f->wait.store(outer, std::memory_order_relaxed);
     }
 }
 
@@ -1163,8 +1258,8 @@ ABT_DETAIL_NOINLINE inline void attach_frame_slow(frame* f, attach_mode mode) {
         if (slot->kind == slot_kind::transfer) {  // single use; confirmed at the first suspension
             f->tentative = true;
             f->expected = slot->expected;
-            locked_kill(*slot);
-            locked_pop_dead(this_thread_slots());
+            kill_own(*slot);
+            pop_dead(this_thread_slots());
         }
     } else if (cur != nullptr) {
         if (publish_now) {
@@ -1178,7 +1273,7 @@ ABT_DETAIL_NOINLINE inline void attach_frame_slow(frame* f, attach_mode mode) {
         f->parent = nullptr;
         list_as_thread_root(f);
     }
-    if (publish_now) f->state = frame_state::suspended;  // idle until a callback enters it
+    if (publish_now) f->wait.store(&no_await_site, std::memory_order_relaxed);  // idle until a callback enters it
 }
 
 ABT_DETAIL_NOINLINE inline void enter_frame_slow(frame* f) {
@@ -1191,7 +1286,7 @@ ABT_DETAIL_NOINLINE inline void enter_frame_slow(frame* f) {
 inline void destroy_inactive_frame(frame* f) {
     {
         lock_guard guard(the_registry.lock);
-        if (f->listed == membership::tree && f->state == frame_state::suspended) {
+        if (f->listed == membership::tree && !is_running(f)) {
             locked_retire(f);
             return;
         }
@@ -1212,11 +1307,11 @@ ABT_DETAIL_NOINLINE inline void leave_frame_slow(frame* f) {
         return;
     }
     ts.current = f->resumer;
-    if (ts.slot_armed || f->listed == membership::tree) {
+    if (ts.slot_armed)  // entries that apply while f is current can never apply again
+        kill_own_entries_if(this_thread_slots(), 0, [f](const slot_entry& e) { return e.resumer == f; });
+    if (f->listed == membership::tree) {
         lock_guard guard(the_registry.lock);
-        if (ts.slot_armed)  // entries that apply while f is current can never apply again
-            locked_kill_entries_if(this_thread_slots(), 0, [f](const slot_entry& e) { return e.resumer == f; });
-        if (f->listed == membership::tree) locked_retire(f);
+        locked_retire(f);
     }
     if (f->listed == membership::thread_roots) unlist_thread_root(f);
 }
@@ -1266,80 +1361,109 @@ struct suspension {
     std::uint64_t slot_serial = 0;
 };
 
+/// The first suspension of an activation, or one with frames not yet
+/// published: publishes them, resolves a tentative parent, sets `wait`.
+ABT_DETAIL_NOINLINE inline void begin_suspend_slow(frame* cur, frame* top, const frame_site* at,
+                                                   const void* handle) {
+    lock_guard guard(the_registry.lock);
+    top->is_top = true;
+    locked_publish_chain(cur);  // first: only listed frames have a `tentative` to read
+    if (top->tentative) {
+        if (top->expected == identify_coroutine(handle)) {
+            top->tentative = false;  // confirmed: it is the coroutine its parent transferred to
+        } else {
+            // Not the coroutine its parent handed control to: an unframed
+            // coroutine sat in between, or it is unrelated. Its parent
+            // cannot be known: a task of its own, never a wrong child.
+            locked_move(top, nullptr);
+        }
+    }
+    top->settled = true;
+    set_activation_wait(cur, top, at, &no_await_site);
+}
+
 /// Marks the running activation suspended at `at`. The innermost running
 /// frame belongs to the awaiting invocation iff it is the ABT_FRAMED whose
 /// block encloses the ABT_AWAIT, in the same function (the argument behind
 /// DESIGN's exact nesting applies). Otherwise (an unframed coroutine, or an
 /// ABT_AWAIT outside every ABT_FRAMED block) nothing changes and an empty
 /// suspension is returned.
-inline suspension begin_suspend(const frame_site* at, const char* function_id, const frame_site* enclosing,
-                                const void* handle) {
+ABT_DETAIL_ALWAYS_INLINE void begin_suspend(suspension& s, const frame_site* at, const char* function_id,
+                                            const frame_site* enclosing, const void* handle) {
     thread_state& ts = this_thread;
     frame* cur = ts.current;
-    suspension s;
     if (cur == nullptr || enclosing == nullptr || !same_site(cur->site, enclosing) ||
-        !same_function(cur->site->function_id, function_id))
-        return s;
-    s.innermost = cur;
-    {
-        // Under the lock: a top's parent may be re-parented by another thread.
-        lock_guard guard(the_registry.lock);
-        frame* top = s.top = activation_top(cur);
-        top->is_top = true;
-        locked_publish_chain(cur);  // first: only listed frames have a `tentative` to read
-        if (top->tentative) {
-            if (top->expected == identify_coroutine(handle)) {
-                top->tentative = false;  // confirmed: it is the coroutine its parent transferred to
-            } else {
-                // Not the coroutine its parent handed control to: an unframed
-                // coroutine sat in between, or it is unrelated. Its parent
-                // cannot be known: a task of its own, never a wrong child.
-                locked_move(top, nullptr);
-            }
-        }
-        locked_set_state(cur, top, frame_state::suspended);
-        cur->await_site = at;
-        s.resumer = top->resumer;
-        s.slot_serial = locked_push(cur, s.resumer);
+        !same_function(cur->site->function_id, function_id)) {
+        s.innermost = nullptr;
+        return;
     }
-    ts.current = s.resumer;
-    return s;
+    s.innermost = cur;
+    // The walk reads the parents of frames that are not yet known tops only:
+    // those run below f on this thread, so nobody re-parents them meanwhile.
+    frame* top = s.top = activation_top(cur);
+    if (ABT_DETAIL_LIKELY(cur->listed == membership::tree && top->settled))
+        set_activation_wait(cur, top, at, &no_await_site);  // fast: see DESIGN
+    else
+        begin_suspend_slow(cur, top, at, handle);
+    frame* resumer = s.resumer = top->resumer;
+    s.slot_serial = push_hand_over(cur, resumer);
+    ts.current = resumer;
 }
 
 enum class suspend_outcome { suspended, transferred, not_suspended };
 
 /// Is a join's hand-over (inline_start) still open below `size`?
-inline bool locked_has_live_inline_entry(const thread_slots& slots, unsigned size) {
+inline bool has_live_inline_entry(const thread_slots& slots, unsigned size) {
     for (unsigned i = slots.base; i < size; ++i)
-        if (slots.entries[i].target != nullptr && slots.entries[i].kind == slot_kind::inline_start) return true;
+        if (is_live(slots.entries[i]) && slots.entries[i].kind == slot_kind::inline_start) return true;
     return false;
 }
 
-/// After the inner await_suspend returned: decides what the slot becomes.
-inline void end_suspend(const suspension& s, suspend_outcome outcome, const void* next_handle) {
-    lock_guard guard(the_registry.lock);
+/// After the inner await_suspend returned: decides what the entry becomes.
+/// This thread's stack only, so no lock; it never touches the awaiting frame,
+/// which another thread may be running or destroying by now.
+ABT_DETAIL_NOINLINE inline void end_suspend_slow(std::uint64_t serial, const frame* resumer,
+                                                 suspend_outcome outcome, const void* next_handle) {
     thread_slots& slots = this_thread_slots();
-    if (s.slot_serial == 0) {  // it found the stack full (locked_push)
+    if (serial == 0) {  // it found the stack full (push_hand_over)
         if (slots.overflow != 0) --slots.overflow;
         return;
     }
     unsigned index = slots.size;
-    while (index > 0 && slots.entries[index - 1].serial != s.slot_serial) --index;
-    if (index == 0 || slots.entries[index - 1].target != s.innermost) {  // killed meanwhile
-        locked_pop_dead(slots);
+    while (index > 0 && slots.entries[index - 1].serial.load(std::memory_order_relaxed) != serial) --index;
+    if (index == 0) {  // killed meanwhile: the frame resumed or ended on another thread
+        pop_dead(slots);
         return;
     }
-    locked_pop_to(slots, index);  // entries of suspensions nested in ours are done
+    pop_to(slots, index);  // entries of suspensions nested in ours are done
     slot_entry& e = slots.entries[index - 1];
     if (outcome == suspend_outcome::transferred) {
         e.kind = slot_kind::transfer;
         e.expected = identify_coroutine(next_handle);
     } else if (outcome == suspend_outcome::suspended && this_thread.work_item == work_item_kind::one_task &&
-               s.resumer == nullptr && !locked_has_live_inline_entry(slots, index - 1)) {
+               resumer == nullptr && !has_live_inline_entry(slots, index - 1)) {
         e.kind = slot_kind::trampoline;  // control went back to the framework itself: no framed code, no join
     } else {
-        locked_pop_to(slots, index - 1);
+        pop_to(slots, index - 1);
     }
+}
+
+/// The common end of a suspension: a plain suspension whose entry is still
+/// on top of the stack, and nothing for a trampoline to hand over. Pops it.
+/// `serial` and `resumer` are the suspension's (see suspension).
+ABT_DETAIL_ALWAYS_INLINE void end_suspend(std::uint64_t serial, const frame* resumer, suspend_outcome outcome,
+                                          const void* next_handle) {
+    thread_state& ts = this_thread;
+    thread_slots* slots = ts.slots;  // set: the suspension pushed (or found the stack full)
+    if (ABT_DETAIL_LIKELY(outcome != suspend_outcome::transferred && ts.work_item != work_item_kind::one_task &&
+                          slots->size > slots->base &&
+                          slots->entries[slots->size - 1].serial.load(std::memory_order_relaxed) == serial &&
+                          serial != 0)) {
+        kill_own(slots->entries[--slots->size]);
+        pop_dead(*slots);
+        return;
+    }
+    end_suspend_slow(serial, resumer, outcome, next_handle);
 }
 
 /// A coroutine resumes at a pass-through ABT_AWAIT (no frame of its own there).
@@ -1348,24 +1472,21 @@ inline void end_suspend(const suspension& s, suspend_outcome outcome, const void
 /// must not take that transfer's entry.
 inline void forget_transfers_to(const void* handle) {
     if (!this_thread.slot_armed) return;
-    lock_guard guard(the_registry.lock);
     thread_slots& slots = this_thread_slots();
-    locked_kill_entries_if(slots, slots.base, [handle](const slot_entry& e) {
+    kill_own_entries_if(slots, slots.base, [handle](const slot_entry& e) {
         return e.kind == slot_kind::transfer && e.expected.address == handle;
     });
 }
 
 /// The activation runs again, on this thread.
-inline void resume_activation(const suspension& s) {
+/// The lock only if its hand-over entry may still be live (see
+/// release_hand_over); otherwise plain stores and the `wait` words.
+ABT_DETAIL_ALWAYS_INLINE void resume_activation(const suspension& s) {
     thread_state& ts = this_thread;
-    {
-        lock_guard guard(the_registry.lock);
-        locked_release_slot_of(s.innermost);
-        if (ts.slot_armed) locked_kill_transfers_from(ts.current);
-        locked_set_state(s.innermost, s.top, frame_state::running);
-        s.innermost->await_site = nullptr;
-        s.top->resumer = ts.current;
-    }
+    release_hand_over(s.innermost);
+    if (ts.slot_armed) kill_transfers_from(ts.current);
+    set_activation_wait(s.innermost, s.top, nullptr, nullptr);
+    s.top->resumer = ts.current;
     ts.current = s.innermost;
 }
 
@@ -1415,20 +1536,25 @@ public:
         -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
         using result = decltype(inner_.await_suspend(h));
         handle_ = h.address();
-        suspended_ = begin_suspend(at_, function_id_, enclosing_, h.address());
-        const suspension s = suspended_;  // a copy: *this may be gone once inner_ returned
-        if (s.innermost == nullptr) return inner_.await_suspend(h);
+        begin_suspend(suspended_, at_, function_id_, enclosing_, h.address());
+        // Copies of what end_suspend needs: *this may be gone once inner_
+        // returned. Scalars, read back one by one (a struct copy here became
+        // 16-byte loads of fresh 8-byte stores, which stall store forwarding).
+        const std::uint64_t serial = suspended_.slot_serial;
+        const frame* const resumer = suspended_.resumer;
+        if (suspended_.innermost == nullptr) return inner_.await_suspend(h);
         if constexpr (std::is_void_v<result>) {
-            call_inner(s, h);
-            end_suspend(s, suspend_outcome::suspended, nullptr);
+            call_inner(h);
+            end_suspend(serial, resumer, suspend_outcome::suspended, nullptr);
         } else if constexpr (std::is_same_v<result, bool>) {
-            const bool suspended = call_inner(s, h);
-            end_suspend(s, suspended ? suspend_outcome::suspended : suspend_outcome::not_suspended, nullptr);
+            const bool suspended = call_inner(h);
+            end_suspend(serial, resumer,
+                        suspended ? suspend_outcome::suspended : suspend_outcome::not_suspended, nullptr);
             return suspended;
         } else {
-            auto next = call_inner(s, h);
+            auto next = call_inner(h);
             const void* to = next.address();
-            end_suspend(s,
+            end_suspend(serial, resumer,
                         to == std::noop_coroutine().address() ? suspend_outcome::suspended
                         : to == h.address()                   ? suspend_outcome::not_suspended
                                                               : suspend_outcome::transferred,
@@ -1449,12 +1575,13 @@ public:
 
 private:
     template <class Handle>
-    decltype(auto) call_inner(const suspension& s, Handle h) {
+    decltype(auto) call_inner(Handle h) {
         try {
             return inner_.await_suspend(h);
-        } catch (...) {  // the coroutine counts as resumed: make its frames active again
-            end_suspend(s, suspend_outcome::not_suspended, nullptr);
-            resume_activation(s);
+        } catch (...) {  // the coroutine counts as resumed (so *this lives): make its frames active again
+            end_suspend(suspended_.slot_serial, suspended_.resumer, suspend_outcome::not_suspended, nullptr);
+            resume_activation(suspended_);
+            suspended_ = suspension{};
             throw;
         }
     }
@@ -1486,7 +1613,6 @@ public:
     explicit work_item_scope(work_item_kind kind) noexcept
         : saved_kind_(this_thread.work_item), link_{this_thread.current, this_thread.scopes, nullptr} {
         if (this_thread.slot_armed) {  // otherwise the stack is empty: nothing to hide
-            lock_guard guard(the_registry.lock);
             thread_slots& slots = this_thread_slots();
             saved_base_ = slots.base;
             saved_size_ = slots.size;
@@ -1503,11 +1629,10 @@ public:
                           "co_await that bypassed ABT_AWAIT",
                           "wrap every co_await in a framed coroutine: co_await ABT_AWAIT(expr);");
         if (this_thread.slot_armed) {
-            lock_guard guard(the_registry.lock);
             thread_slots& slots = this_thread_slots();
-            locked_pop_to(slots, saved_size_);
+            pop_to(slots, saved_size_);
             slots.base = saved_base_;
-            locked_pop_dead(slots);
+            pop_dead(slots);
         }
         this_thread.current = link_.saved_current;
         this_thread.scopes = link_.outer;
@@ -1539,15 +1664,15 @@ struct dump_writer {
         out += w.function;
         out += " at ";
         append_place(w);
-        if (!with_state) {
-        } else if (f->state == frame_state::running) {
+        const frame_site* wait = with_state ? f->wait.load(std::memory_order_relaxed) : &no_await_site;
+        if (wait == nullptr) {
             out += " [running]";
-        } else if (f->await_site != nullptr) {
+        } else if (wait != &no_await_site) {
             out += " suspended at ";
-            append_place(f->await_site->where);
-            if (f->await_site->function_id == nullptr && f->await_site->where.function[0] != '\0') {
+            append_place(wait->where);
+            if (wait->function_id == nullptr && wait->where.function[0] != '\0') {
                 out += " (";
-                out += f->await_site->where.function;
+                out += wait->where.function;
                 out += ')';
             }
         }
@@ -1584,7 +1709,7 @@ constexpr const char* pipe_cont = "\xE2\x94\x82  ";  // │ + two spaces
 class reenter_scope;
 
 inline bool locked_has_unparked_running(const frame* f) {
-    if (f->state == frame_state::running && !f->parked) return true;
+    if (is_running(f) && !f->parked) return true;
     for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling)
         if (locked_has_unparked_running(c)) return true;
     return false;
@@ -1726,7 +1851,7 @@ inline std::string taskdump(bool wait_for_running_tasks) {
         // A persistent frame entered by other threads too runs for them as
         // well: only a frame that runs for this thread alone is parked.
         const bool runs_only_here = f->site->function_id != nullptr || f->entries == entries_on_this_thread(f);
-        if (f->state == frame_state::running && !f->parked && runs_only_here) {
+        if (is_running(f) && !f->parked && runs_only_here) {
             f->parked = true;
             parked.push_back(f);
         }
@@ -1813,7 +1938,8 @@ public:
     /// the call site. Shown while no callback runs inside the frame.
     void waiting_for(site what) {
         detail::lock_guard guard(detail::the_registry.lock);
-        frame_.await_site = what.record;
+        frame_.recorded_wait = what.record;
+        if (frame_.entries == 0) frame_.wait.store(what.record, std::memory_order_relaxed);
     }
 
 private:
@@ -1831,8 +1957,8 @@ public:
         {
             lock_guard guard(the_registry.lock);
             if (frame_->entries++ == 0) {
-                frame_->state = frame_state::running;
-                frame_->await_site = nullptr;  // what it waited for has come: a callback runs
+                frame_->wait.store(nullptr, std::memory_order_relaxed);
+                frame_->recorded_wait = nullptr;  // what it waited for has come: a callback runs
             }
         }
         this_thread.current = frame_;
@@ -1846,7 +1972,9 @@ public:
                           "wrap every co_await in a framed coroutine: co_await ABT_AWAIT(expr);");
         {
             lock_guard guard(the_registry.lock);
-            if (--frame_->entries == 0) frame_->state = frame_state::suspended;
+            if (--frame_->entries == 0)
+                frame_->wait.store(frame_->recorded_wait != nullptr ? frame_->recorded_wait : &no_await_site,
+                                   std::memory_order_relaxed);
         }
         this_thread.current = link_.saved_current;
         this_thread.scopes = link_.outer;
