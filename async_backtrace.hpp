@@ -411,31 +411,57 @@ namespace detail {
 // running on this thread right now (INVARIANT 1: it never points to a
 // suspended or destroyed frame). It is read and written by its own thread
 // only, so entering a nested frame takes plain stores, no lock and no atomic.
+// Hot paths: a frame nested in a running frame stores five fields (site,
+// parent, resumer, listed, is_top) and `current`, and reads them back when it
+// ends; the rest of a frame is written only when it is listed
+// (init_listed_fields) and read only after. These paths are inlined; every
+// other case calls an out-of-line slow path (ABT_DETAIL_NOINLINE).
 //
 // Published frames. A frame starts unpublished: only its own thread knows it,
 // through `current` and parent links. It is *published* (linked into its
 // parent's child list, under the registry lock) when another thread might
 // need it: when its activation suspends, when a dump is taken from inside it,
-// or at once for roots, persistent frames and children started from an
-// awaiting frame. INVARIANT 2: a published frame's parent is null or
-// published. INVARIANT 3: an unpublished frame is alive only within its own
-// thread's activation, and its parent outlives it. So while a task is
-// suspended its whole tree is published; while any of it runs, the dump shows
-// it as [running] instead of a tree that may miss unpublished frames.
+// or at once for persistent frames and children started from an awaiting
+// frame. INVARIANT 2: a published frame's parent is null or published.
+// INVARIANT 3: an unpublished frame is alive only within its own thread's
+// activation, and its parent outlives it. So while a task is suspended its
+// whole tree is published; while any of it runs, the dump shows it as
+// [running] instead of a tree that may miss unpublished frames.
+// Where a frame is listed is `frame::listed`: none (unpublished), tree
+// (published), or thread_roots: a new task is listed at once, but only in
+// its own thread's root list (`thread_state::roots`, under that thread's
+// `roots_lock`), so making a task takes no lock that threads share; dumps
+// read those lists (every thread that made a task is in `registry::threads`)
+// and show their tasks as [running]. Publishing moves such a root into the
+// tree. Lock order: the registry lock, then a thread's roots_lock.
 //
 // The registry lock (a spinlock) guards: the task list and every child list,
-// and of published frames: parent (once published), state, parked,
-// await_site, expected, slot_owner, tentative, entries; and every
-// thread's slot entries (thread_slots).
-// It is never held while user code runs, so nothing serializes or deadlocks.
-// A dump holds it while it writes one task, so a published frame cannot be
-// unlinked or freed under it: every frame unlinks itself under the lock
-// before its memory goes away. Between tasks it lets go of the lock, keeping
-// its place with a cursor node linked into the task list (a frame without a
-// site, skipped by every walk), so no worker waits for a whole dump.
+// and of published frames: parent (once published), parked, tentative,
+// expected, entries, recorded_wait; and the kill of another thread's
+// hand-over entry (below). It is never held while user code runs, so
+// nothing serializes or deadlocks. A dump holds it while it writes one task,
+// so a published frame cannot be unlinked or freed under it: every frame
+// unlinks itself under the lock before its memory goes away. Between tasks
+// it lets go of the lock, keeping its place with a cursor node linked into
+// the task list (a frame without a site, skipped by every walk), so no
+// worker waits for a whole dump.
 //
-// Running or suspended. Each published frame has a state. A task is running
-// iff some frame of its tree is in state running and not parked. A dumping
+// Running or suspended: `frame::wait`, one atomic word per published frame:
+// null while it runs, else the site it waits at (or `no_await_site`). Its
+// own activation's thread writes it without the lock; a dump reads each
+// word whole. Fast suspension: after an activation's first suspension (which
+// publishes it and settles a tentative parent, under the lock), a suspension
+// changes only `wait` words and this thread's entry stack, and a resumption
+// only `wait` words (plus the lock in the rare case below). A dump reading a
+// task while its owner flips words sees each frame's state before or after
+// the flip, so the task shows as [running] as soon as one word reads null,
+// and the tree's structure cannot change meanwhile: every structural change
+// (publishing, ending a published frame, re-parenting) takes the lock the
+// dump holds. A fast suspension never changes which frames an activation
+// has (a new frame must be published first), so a task that resumes and
+// suspends again during the read shows the same frames, each at a site it
+// really waited at. A task is running iff some frame of its tree has a null word and is not
+// parked. A dumping
 // thread publishes and *parks* every frame running on it (following each
 // activation's resumer, and below each ABT_WORK_ITEM / ABT_REENTER scope
 // through `this_thread.scopes`) while it dumps: they are stable (the thread
@@ -445,10 +471,19 @@ namespace detail {
 //
 // Handing over at a suspension (ABT_AWAIT). await_suspend publishes the
 // activation, marks its frames suspended and records the await site, then
-// pushes a *slot entry* on the thread's small stack of entries: a pointer to
-// the awaiting frame, valid under the lock (the frame kills the entry,
-// through `slot_owner`, when it resumes or dies; the thread pops it when it
-// moves on). A frame created while `current == entry.resumer` attaches under
+// pushes a *hand-over entry* on the thread's small stack of entries: a
+// pointer to the awaiting frame and a serial, unique in that stack for ever
+// (0: dead). The owner thread pushes, pops and kills its entries with plain
+// stores and relaxed atomics, no lock. The frame records (slot_owner,
+// slot_serial); whoever resumes or destroys it later, on any thread, checks
+// whether the entry still has that serial, and only then takes the lock and
+// kills it with a compare-exchange (a resumption on another thread while
+// await_suspend still runs here; otherwise the entry is long gone and no
+// lock is taken). A frame is attached under an entry's target only under the
+// lock and only while the entry is live, so the target cannot be resumed or
+// freed meanwhile. Stacks are never freed (an ended thread's goes to a pool),
+// so a stale slot_owner still points at valid memory whose serial no longer
+// matches. A frame created while `current == entry.resumer` attaches under
 // the top entry's frame:
 //   - inline: children started from inside the inner await_suspend (a join).
 //     A child's own suspension pushes above the join's entry and pops when it
@@ -477,7 +512,7 @@ namespace detail {
 // not a fresh child.
 // After the inner await_suspend returns, ABT_AWAIT never touches the
 // awaiting frame or itself again (another thread may already have resumed or
-// destroyed them), except through the slot entry under the lock.
+// destroyed them), only its own thread's entry stack.
 //
 // Why each hard case is safe:
 //   - Interleaved tasks on one loop: each activation restores `current` to its
@@ -1351,14 +1386,18 @@ private:
 
 // ---- Suspension and resumption (used by ABT_AWAIT) -------------------------
 
-/// What ABT_AWAIT keeps across a suspension. After await_suspend returned,
-/// only `resumer` may be used without the lock; `innermost` is compared with
-/// the slot's target under the lock, never dereferenced otherwise.
+/// What ABT_AWAIT keeps across a suspension, in the awaiter: the frames it
+/// suspended (innermost null: none). Used again only when it resumes.
 struct suspension {
     frame* innermost = nullptr;
     frame* top = nullptr;
-    frame* resumer = nullptr;
-    std::uint64_t slot_serial = 0;
+};
+
+/// What end_suspend needs: kept by await_suspend in locals, since the awaiter
+/// may be gone once the inner await_suspend returned.
+struct hand_over_ticket {
+    std::uint64_t serial;  // of the entry pushed; 0: the stack was full
+    const frame* resumer;  // the activation's resumer
 };
 
 /// The first suspension of an activation, or one with frames not yet
@@ -1388,15 +1427,14 @@ ABT_DETAIL_NOINLINE inline void begin_suspend_slow(frame* cur, frame* top, const
 /// DESIGN's exact nesting applies). Otherwise (an unframed coroutine, or an
 /// ABT_AWAIT outside every ABT_FRAMED block) nothing changes and an empty
 /// suspension is returned.
-ABT_DETAIL_ALWAYS_INLINE void begin_suspend(suspension& s, const frame_site* at, const char* function_id,
-                                            const frame_site* enclosing, const void* handle) {
+ABT_DETAIL_ALWAYS_INLINE bool begin_suspend(suspension& s, hand_over_ticket& ticket, const frame_site* at,
+                                            const char* function_id, const frame_site* enclosing,
+                                            const void* handle) {
     thread_state& ts = this_thread;
     frame* cur = ts.current;
     if (cur == nullptr || enclosing == nullptr || !same_site(cur->site, enclosing) ||
-        !same_function(cur->site->function_id, function_id)) {
-        s.innermost = nullptr;
-        return;
-    }
+        !same_function(cur->site->function_id, function_id))
+        return false;
     s.innermost = cur;
     // The walk reads the parents of frames that are not yet known tops only:
     // those run below f on this thread, so nobody re-parents them meanwhile.
@@ -1405,9 +1443,11 @@ ABT_DETAIL_ALWAYS_INLINE void begin_suspend(suspension& s, const frame_site* at,
         set_activation_wait(cur, top, at, &no_await_site);  // fast: see DESIGN
     else
         begin_suspend_slow(cur, top, at, handle);
-    frame* resumer = s.resumer = top->resumer;
-    s.slot_serial = push_hand_over(cur, resumer);
+    frame* resumer = top->resumer;
+    ticket.resumer = resumer;
+    ticket.serial = push_hand_over(cur, resumer);
     ts.current = resumer;
+    return true;
 }
 
 enum class suspend_outcome { suspended, transferred, not_suspended };
@@ -1535,26 +1575,26 @@ public:
     auto await_suspend(std::coroutine_handle<Promise> h)
         -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
         using result = decltype(inner_.await_suspend(h));
-        handle_ = h.address();
-        begin_suspend(suspended_, at_, function_id_, enclosing_, h.address());
-        // Copies of what end_suspend needs: *this may be gone once inner_
-        // returned. Scalars, read back one by one (a struct copy here became
-        // 16-byte loads of fresh 8-byte stores, which stall store forwarding).
-        const std::uint64_t serial = suspended_.slot_serial;
-        const frame* const resumer = suspended_.resumer;
-        if (suspended_.innermost == nullptr) return inner_.await_suspend(h);
+        // In locals: *this may be gone once inner_ returned. (Filled field by
+        // field and never copied as a struct: a 16-byte reload of fresh
+        // 8-byte stores stalls store forwarding.)
+        hand_over_ticket t;
+        if (!begin_suspend(suspended_, t, at_, function_id_, enclosing_, h.address())) {
+            handle_ = h.address();  // a pass-through: see await_resume
+            return inner_.await_suspend(h);
+        }
         if constexpr (std::is_void_v<result>) {
-            call_inner(h);
-            end_suspend(serial, resumer, suspend_outcome::suspended, nullptr);
+            call_inner(h, t);
+            end_suspend(t.serial, t.resumer, suspend_outcome::suspended, nullptr);
         } else if constexpr (std::is_same_v<result, bool>) {
-            const bool suspended = call_inner(h);
-            end_suspend(serial, resumer,
+            const bool suspended = call_inner(h, t);
+            end_suspend(t.serial, t.resumer,
                         suspended ? suspend_outcome::suspended : suspend_outcome::not_suspended, nullptr);
             return suspended;
         } else {
-            auto next = call_inner(h);
+            auto next = call_inner(h, t);
             const void* to = next.address();
-            end_suspend(serial, resumer,
+            end_suspend(t.serial, t.resumer,
                         to == std::noop_coroutine().address() ? suspend_outcome::suspended
                         : to == h.address()                   ? suspend_outcome::not_suspended
                                                               : suspend_outcome::transferred,
@@ -1566,7 +1606,6 @@ public:
     decltype(auto) await_resume() {
         if (suspended_.innermost != nullptr) {
             resume_activation(suspended_);
-            suspended_ = suspension{};
         } else if (handle_ != nullptr) {
             forget_transfers_to(handle_);  // a pass-through: see forget_transfers_to
         }
@@ -1575,13 +1614,13 @@ public:
 
 private:
     template <class Handle>
-    decltype(auto) call_inner(Handle h) {
+    decltype(auto) call_inner(Handle h, const hand_over_ticket& t) {
         try {
             return inner_.await_suspend(h);
         } catch (...) {  // the coroutine counts as resumed (so *this lives): make its frames active again
-            end_suspend(suspended_.slot_serial, suspended_.resumer, suspend_outcome::not_suspended, nullptr);
+            end_suspend(t.serial, t.resumer, suspend_outcome::not_suspended, nullptr);
             resume_activation(suspended_);
-            suspended_ = suspension{};
+            suspended_ = suspension{};  // await_resume is not called after a throw; nothing to undo twice
             throw;
         }
     }
@@ -1590,7 +1629,7 @@ private:
     const frame_site* at_;
     const char* function_id_;
     const frame_site* enclosing_;
-    const void* handle_ = nullptr;  // the awaiting coroutine, once suspended
+    const void* handle_ = nullptr;  // the awaiting coroutine, when ABT_AWAIT passed it through
     suspension suspended_;
 };
 

@@ -258,6 +258,43 @@ TEST_CASE("a coroutine destroyed while suspended, from a thread it never ran on,
     CHECK(abt::backtrace().empty());
 }
 
+/// Hands the awaiting coroutine to another thread, which runs it to its end,
+/// and only then starts `next` on this thread, still inside await_suspend.
+struct hand_to_thread_then_start {
+    coro::event* later_gate;
+    std::thread* runner;
+    bool await_ready() noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) {
+        coro::event& gate_copy = *later_gate;  // *this ends with the coroutine, on the other thread
+        std::thread& thread = *runner;
+        thread = std::thread([h] { h.resume(); });  // the frame ends on that thread
+        thread.join();
+        waits_at_gate(gate_copy);  // made here while the dead frame's hand-over entry sat on this thread's stack
+    }
+    void await_resume() noexcept {}
+    static coro::detached waits_at_gate(coro::event& later_gate) {
+        ABT_FRAMED("started after the awaiting frame ended");
+        co_await ABT_AWAIT(later_gate.wait());
+    }
+};
+coro::detached awaits_hand_over(coro::event& later_gate, std::thread& runner) {
+    ABT_FRAMED("resumed elsewhere while await_suspend ran");
+    co_await ABT_AWAIT(hand_to_thread_then_start{&later_gate, &runner});
+}
+
+TEST_CASE("a frame resumed and ended on another thread while its await_suspend ran never adopts later frames" *
+          doctest::skip(!ABT_ENABLED)) {
+    coro::event later_gate;
+    std::thread runner;
+    awaits_hand_over(later_gate, runner);  // ASan: attaching under the ended frame would be a use after free
+    const std::vector<std::string> lines = lines_of(abt::taskdump_tree());
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].find("\xE2\x95\xBC started after the awaiting frame ended at ") == 0);  // a task of its own
+    CHECK(abt::task_count() == 1);
+    later_gate.set();
+    CHECK(abt::task_count() == 0);
+}
+
 // ---- 6: children that outlive their parents --------------------------------------
 
 coro::detached eager_child(coro::event& ev, std::atomic<bool>& finished) {
