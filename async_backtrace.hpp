@@ -437,8 +437,9 @@ namespace detail {
 //
 // The registry lock (a spinlock) guards: the task list and every child list,
 // and of published frames: parent (once published), parked, tentative,
-// expected, entries, recorded_wait; and the kill of another thread's
-// hand-over entry (below). It is never held while user code runs, so
+// expected; and the kill of another thread's hand-over entry (below). A
+// persistent frame's callbacks (ABT_REENTER) take only that frame's own
+// lock, which guards its entries and recorded_wait and orders its `wait`. It is never held while user code runs, so
 // nothing serializes or deadlocks. A dump holds it while it writes one task,
 // so a published frame cannot be unlinked or freed under it: every frame
 // unlinks itself under the lock before its memory goes away. Between tasks
@@ -763,7 +764,9 @@ struct frame {
     bool tentative;         // parent link not confirmed yet (symmetric transfer)
     bool parked;            // running, but its thread is inside a dump
     bool settled;           // activation tops: suspended once, tentative resolved (owner only)
-    unsigned entries;       // persistent frames: callbacks running inside it
+    // Persistent frames: callbacks running inside it. Written under the
+    // persistent_frame's own lock; dumps read it without.
+    std::atomic<unsigned> entries;
     // Running or suspended, in one word, so that a dump never reads half of a
     // change: null while running; otherwise the ABT_AWAIT site it waits at
     // (the innermost frame of a suspended activation), what ABT_WAITING
@@ -771,7 +774,7 @@ struct frame {
     // thread that suspends or resumes the activation, without the lock (see
     // DESIGN: fast suspension); persistent frames under the lock.
     std::atomic<const frame_site*> wait;
-    const frame_site* recorded_wait;  // persistent frames: ABT_WAITING's site, shown while idle
+    const frame_site* recorded_wait;  // persistent frames: ABT_WAITING's site, shown while idle (own lock)
     coroutine_identity expected;      // tentative: the coroutine transferred to
     // The hand-over entry that pointed at this frame when it suspended, and
     // that entry's serial then: the entry is live iff its serial still is
@@ -806,7 +809,7 @@ inline void init_listed_fields(frame* f) {
     f->tentative = false;
     f->parked = false;
     f->settled = false;
-    f->entries = 0;
+    f->entries.store(0, std::memory_order_relaxed);
     f->wait.store(nullptr, std::memory_order_relaxed);  // nobody else knows f yet
     f->recorded_wait = nullptr;
     f->expected = coroutine_identity{};
@@ -1889,7 +1892,8 @@ inline std::string taskdump(bool wait_for_running_tasks) {
         locked_publish_chain(f);
         // A persistent frame entered by other threads too runs for them as
         // well: only a frame that runs for this thread alone is parked.
-        const bool runs_only_here = f->site->function_id != nullptr || f->entries == entries_on_this_thread(f);
+        const bool runs_only_here = f->site->function_id != nullptr ||
+                                    f->entries.load(std::memory_order_relaxed) == entries_on_this_thread(f);
         if (is_running(f) && !f->parked && runs_only_here) {
             f->parked = true;
             parked.push_back(f);
@@ -1962,7 +1966,7 @@ public:
         bool entered = false;
         {
             detail::lock_guard guard(detail::the_registry.lock);
-            entered = frame_.entries != 0;
+            entered = frame_.entries.load(std::memory_order_relaxed) != 0;
             if (!entered) detail::locked_retire(&frame_);
         }
         if (entered)  // reported without the lock, so a crash handler may still dump
@@ -1976,14 +1980,16 @@ public:
     /// Records what the operation waits for; ABT_WAITING(frame, "what") adds
     /// the call site. Shown while no callback runs inside the frame.
     void waiting_for(site what) {
-        detail::lock_guard guard(detail::the_registry.lock);
+        detail::lock_guard guard(lock_);
         frame_.recorded_wait = what.record;
-        if (frame_.entries == 0) frame_.wait.store(what.record, std::memory_order_relaxed);
+        if (frame_.entries.load(std::memory_order_relaxed) == 0)
+            frame_.wait.store(what.record, std::memory_order_relaxed);
     }
 
 private:
     friend class detail::reenter_scope;
     detail::frame frame_;
+    detail::spinlock lock_;  // orders this frame's callbacks (see DESIGN); never held with another lock
 };
 
 namespace detail {
@@ -1992,13 +1998,15 @@ namespace detail {
 class reenter_scope {
 public:
     explicit reenter_scope(persistent_frame& p)
-        : frame_(&p.frame_), link_{this_thread.current, this_thread.scopes, &p.frame_} {
+        : frame_(&p.frame_), lock_(&p.lock_), link_{this_thread.current, this_thread.scopes, &p.frame_} {
         {
-            lock_guard guard(the_registry.lock);
-            if (frame_->entries++ == 0) {
+            lock_guard guard(*lock_);
+            const unsigned inside = frame_->entries.load(std::memory_order_relaxed);
+            if (inside == 0) {
                 frame_->wait.store(nullptr, std::memory_order_relaxed);
                 frame_->recorded_wait = nullptr;  // what it waited for has come: a callback runs
             }
+            frame_->entries.store(inside + 1, std::memory_order_relaxed);
         }
         this_thread.current = frame_;
         this_thread.scopes = &link_;
@@ -2010,8 +2018,10 @@ public:
                           "a coroutine suspended through a co_await that bypassed ABT_AWAIT",
                           "wrap every co_await in a framed coroutine: co_await ABT_AWAIT(expr);");
         {
-            lock_guard guard(the_registry.lock);
-            if (--frame_->entries == 0)
+            lock_guard guard(*lock_);
+            const unsigned inside = frame_->entries.load(std::memory_order_relaxed) - 1;
+            frame_->entries.store(inside, std::memory_order_relaxed);
+            if (inside == 0)
                 frame_->wait.store(frame_->recorded_wait != nullptr ? frame_->recorded_wait : &no_await_site,
                                    std::memory_order_relaxed);
         }
@@ -2023,6 +2033,7 @@ public:
 
 private:
     frame* frame_;
+    spinlock* lock_;
     scope_link link_;
 };
 

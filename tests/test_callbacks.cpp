@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -173,4 +174,34 @@ TEST_CASE("what a persistent frame waited for is cleared when its next callback 
     }
     CHECK(count_of(abt::taskdump_tree(), "(first reply)") == 0);
     CHECK(count_of(abt::taskdump_tree(), " suspended at ") == 0);
+}
+
+TEST_CASE("callbacks entering one persistent frame from several threads at once keep its state exact" *
+          doctest::skip(!ABT_ENABLED)) {
+    abt::persistent_frame op{ABT_SITE("shared operation")};
+    std::atomic<bool> stop{false};
+    std::atomic<int> bad_dumps{0};
+    std::thread dumper([&] {
+        while (!stop) {
+            const std::string dump = abt::taskdump_tree();
+            // one task, idle or running; never torn into two lines of state
+            if (count_of(dump, "\xE2\x95\xBC shared operation at ") != 1 || count_of(dump, "\n") > 2) ++bad_dumps;
+        }
+    });
+    std::vector<std::thread> callbacks;
+    std::atomic<unsigned> wait_line{0};
+    for (int t = 0; t < 3; ++t)
+        callbacks.emplace_back([&] {
+            for (int i = 0; i < 3000; ++i) {
+                ABT_REENTER(op);
+                wait_line.store(__LINE__, std::memory_order_relaxed); ABT_WAITING(op, "next read");
+            }
+        });
+    for (std::thread& c : callbacks) c.join();
+    stop = true;
+    dumper.join();
+    CHECK(bad_dumps == 0);
+    const std::vector<std::string> lines = lines_of(abt::taskdump_tree());
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].find(" suspended at " + testing::place(__FILE__, wait_line.load()) + " (next read)") != std::string::npos);
 }
