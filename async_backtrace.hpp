@@ -164,14 +164,17 @@
 #define ABT_DETAIL_ALWAYS_INLINE inline __attribute__((always_inline))
 #define ABT_DETAIL_NOINLINE __attribute__((noinline))
 #define ABT_DETAIL_LIKELY(x) __builtin_expect(!!(x), 1)
+#define ABT_DETAIL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #elif defined(_MSC_VER)
 #define ABT_DETAIL_ALWAYS_INLINE __forceinline
 #define ABT_DETAIL_NOINLINE __declspec(noinline)
 #define ABT_DETAIL_LIKELY(x) (x)
+#define ABT_DETAIL_UNLIKELY(x) (x)
 #else
 #define ABT_DETAIL_ALWAYS_INLINE inline
 #define ABT_DETAIL_NOINLINE
 #define ABT_DETAIL_LIKELY(x) (x)
+#define ABT_DETAIL_UNLIKELY(x) (x)
 #endif
 
 #define ABT_DETAIL_CAT2(a, b) a##b
@@ -453,22 +456,24 @@ namespace detail {
 // word whole. Fast suspension: after an activation's first suspension (which
 // publishes it and settles a tentative parent, under the lock), a suspension
 // changes only `wait` words and this thread's entry stack, and a resumption
-// only `wait` words (plus the lock in the rare case below). A dump reading a
-// task while its owner flips words sees each frame's state before or after
-// the flip, so the task shows as [running] as soon as one word reads null,
-// and the tree's structure cannot change meanwhile: every structural change
-// (publishing, ending a published frame, re-parenting) takes the lock the
-// dump holds. A fast suspension never changes which frames an activation
-// has (a new frame must be published first), so a task that resumes and
-// suspends again during the read shows the same frames, each at a site it
-// really waited at. A task is running iff some frame of its tree has a null word and is not
-// parked. A dumping
-// thread publishes and *parks* every frame running on it (following each
-// activation's resumer, and below each ABT_WORK_ITEM / ABT_REENTER scope
-// through `this_thread.scopes`) while it dumps: they are stable (the thread
-// is inside the dump), so they are printed in full, a dump never waits for
-// its own thread, and two dumps waiting from inside tasks never wait for each
-// other.
+// only `wait` words (plus the lock in the rare case below). The structure
+// of the tree cannot change while a dump holds the lock (publishing, ending
+// a published frame and re-parenting all take it), and a fast suspension
+// never changes which frames an activation has (a new frame is published
+// first), but `wait` words keep changing on every thread. So a dump reads
+// each task twice: every word under its own sequence lock (`wait_changes`,
+// odd while it changes; counts never repeat), all of them, then all of them
+// again. If both reads found the same word and count for every frame, each
+// frame kept its state between its two reads, so all of them held at once
+// in between: the tree it prints is one the task really had. A task is
+// running iff some frame of its tree has a null word and is not parked; a
+// task that changes under three double reads in a row is shown as running
+// too. A dumping thread publishes and *parks* every frame running on it
+// (following each activation's resumer, and below each ABT_WORK_ITEM /
+// ABT_REENTER scope through `this_thread.scopes`) while it dumps: they are
+// stable (the thread is inside the dump), so they are printed in full, a
+// dump never waits for its own thread, and two dumps waiting from inside
+// tasks never wait for each other.
 //
 // Handing over at a suspension (ABT_AWAIT). await_suspend publishes the
 // activation, marks its frames suspended and records the await site, then
@@ -774,6 +779,10 @@ struct frame {
     // thread that suspends or resumes the activation, without the lock (see
     // DESIGN: fast suspension); persistent frames under the lock.
     std::atomic<const frame_site*> wait;
+    // Counts changes of `wait`, a sequence lock: odd while one is under way.
+    // Written by whoever writes `wait`; lets a dump tell that a task stood
+    // still while it read it (see taskdump: snapshots).
+    std::atomic<std::uint64_t> wait_changes;
     const frame_site* recorded_wait;  // persistent frames: ABT_WAITING's site, shown while idle (own lock)
     coroutine_identity expected;      // tentative: the coroutine transferred to
     // The hand-over entry that pointed at this frame when it suspended, and
@@ -794,6 +803,25 @@ ABT_DETAIL_PROGRAM_WIDE inline constexpr frame_site no_await_site{{"", "", 0}, n
 
 inline bool is_running(const frame* f) { return f->wait.load(std::memory_order_relaxed) == nullptr; }
 
+/// Writes f's `wait` under its sequence lock. One writer at a time: the
+/// thread that runs f's activation (or holds a persistent frame's lock).
+inline void set_wait(frame* f, const frame_site* w) {
+    const std::uint64_t n = f->wait_changes.load(std::memory_order_relaxed);
+    f->wait_changes.store(n + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);  // odd before the new value
+    f->wait.store(w, std::memory_order_relaxed);
+    f->wait_changes.store(n + 2, std::memory_order_release);
+}
+
+/// f's `wait` with the count of changes it belongs to; false while a change
+/// is under way.
+inline bool read_wait(const frame* f, const frame_site*& w, std::uint64_t& changes) {
+    changes = f->wait_changes.load(std::memory_order_acquire);
+    w = f->wait.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return changes % 2 == 0 && f->wait_changes.load(std::memory_order_relaxed) == changes;
+}
+
 /// A frame as it is made: unlisted, with the hot-path fields set.
 ABT_DETAIL_ALWAYS_INLINE void init_frame(frame* f, const frame_site* s, frame* parent, frame* resumer) {
     f->site = s;
@@ -811,6 +839,7 @@ inline void init_listed_fields(frame* f) {
     f->settled = false;
     f->entries.store(0, std::memory_order_relaxed);
     f->wait.store(nullptr, std::memory_order_relaxed);  // nobody else knows f yet
+    f->wait_changes.store(0, std::memory_order_relaxed);
     f->recorded_wait = nullptr;
     f->expected = coroutine_identity{};
     f->slot_owner = nullptr;
@@ -1114,6 +1143,13 @@ inline void give_back_slots(thread_state& ts) {
     the_registry.free_slots = slots;
 }
 
+/// During its thread's exit (after the hook gave the stack back), a thread
+/// that suspends takes a stack again; it returns it once it is idle, so that
+/// no stack is lost per thread.
+inline void give_back_if_exiting(thread_state& ts) {
+    if (ts.exiting && ts.slots != nullptr && ts.slots->size == 0 && ts.slots->overflow == 0) give_back_slots(ts);
+}
+
 /// Drops dead entries from the top of this thread's stack (not below the
 /// current work item's base: those belong to the code around it).
 inline void pop_dead(thread_slots& slots) {
@@ -1162,8 +1198,7 @@ inline slot_entry* locked_applicable_entry(frame* cur) {
 /// nest strictly on a thread), so frames that belong to it become tasks of
 /// their own instead of taking an outer entry; the outer entries survive for
 /// their own later children.
-inline std::uint64_t push_hand_over(frame* target, frame* resumer) {
-    thread_slots& slots = this_thread_slots();
+inline std::uint64_t push_hand_over(thread_slots& slots, frame* target, frame* resumer) {
     pop_dead(slots);
     if (slots.size == thread_slots::capacity) {
         ++slots.overflow;
@@ -1261,10 +1296,10 @@ inline frame* activation_top(frame* f) {
 /// site records, and a dump needs each word whole, not an order among them
 /// (see DESIGN: fast suspension).
 inline void set_activation_wait(frame* innermost, frame* top, const frame_site* at, const frame_site* outer) {
-    innermost->wait.store(at, std::memory_order_relaxed);
+    set_wait(innermost, at);
     for (frame* f = innermost; f != top;) {
         f = f->parent;
-        f->wait.store(outer, std::memory_order_relaxed);
+        set_wait(f, outer);
     }
 }
 
@@ -1311,7 +1346,7 @@ ABT_DETAIL_NOINLINE inline void attach_frame_slow(frame* f, attach_mode mode) {
         f->parent = nullptr;
         list_as_thread_root(f);
     }
-    if (publish_now) f->wait.store(&no_await_site, std::memory_order_relaxed);  // idle until a callback enters it
+    if (publish_now) set_wait(f, &no_await_site);  // idle until a callback enters it
 }
 
 ABT_DETAIL_NOINLINE inline void enter_frame_slow(frame* f) {
@@ -1438,6 +1473,9 @@ ABT_DETAIL_ALWAYS_INLINE bool begin_suspend(suspension& s, hand_over_ticket& tic
     if (cur == nullptr || enclosing == nullptr || !same_site(cur->site, enclosing) ||
         !same_function(cur->site->function_id, function_id))
         return false;
+    // First, before anything changes: the only step that can throw (a
+    // thread's first suspension allocates its stack).
+    thread_slots& slots = this_thread_slots();
     s.innermost = cur;
     // The walk reads the parents of frames that are not yet known tops only:
     // those run below f on this thread, so nobody re-parents them meanwhile.
@@ -1448,7 +1486,7 @@ ABT_DETAIL_ALWAYS_INLINE bool begin_suspend(suspension& s, hand_over_ticket& tic
         begin_suspend_slow(cur, top, at, handle);
     frame* resumer = top->resumer;
     ticket.resumer = resumer;
-    ticket.serial = push_hand_over(cur, resumer);
+    ticket.serial = push_hand_over(slots, cur, resumer);
     ts.current = resumer;
     return true;
 }
@@ -1467,7 +1505,8 @@ inline bool has_live_inline_entry(const thread_slots& slots, unsigned size) {
 /// which another thread may be running or destroying by now.
 ABT_DETAIL_NOINLINE inline void end_suspend_slow(std::uint64_t serial, const frame* resumer,
                                                  suspend_outcome outcome, const void* next_handle) {
-    thread_slots& slots = this_thread_slots();
+    if (this_thread.slots == nullptr) return;  // given back meanwhile (give_back_if_exiting): the entry went with it
+    thread_slots& slots = *this_thread.slots;
     if (serial == 0) {  // it found the stack full (push_hand_over)
         if (slots.overflow != 0) --slots.overflow;
         return;
@@ -1497,16 +1536,17 @@ ABT_DETAIL_NOINLINE inline void end_suspend_slow(std::uint64_t serial, const fra
 ABT_DETAIL_ALWAYS_INLINE void end_suspend(std::uint64_t serial, const frame* resumer, suspend_outcome outcome,
                                           const void* next_handle) {
     thread_state& ts = this_thread;
-    thread_slots* slots = ts.slots;  // set: the suspension pushed (or found the stack full)
+    thread_slots* slots = ts.slots;  // null only if given back meanwhile (give_back_if_exiting)
     if (ABT_DETAIL_LIKELY(outcome != suspend_outcome::transferred && ts.work_item != work_item_kind::one_task &&
-                          slots->size > slots->base &&
+                          slots != nullptr && slots->size > slots->base &&
                           slots->entries[slots->size - 1].serial.load(std::memory_order_relaxed) == serial &&
                           serial != 0)) {
         kill_own(slots->entries[--slots->size]);
         pop_dead(*slots);
-        return;
+    } else {
+        end_suspend_slow(serial, resumer, outcome, next_handle);
     }
-    end_suspend_slow(serial, resumer, outcome, next_handle);
+    if (ABT_DETAIL_UNLIKELY(ts.exiting)) give_back_if_exiting(ts);
 }
 
 /// A coroutine resumes at a pass-through ABT_AWAIT (no frame of its own there).
@@ -1692,13 +1732,28 @@ private:
 
 // ---- Dumps ------------------------------------------------------------------
 
+/// A frame's `wait` as a dump read it, with the count of changes it
+/// belongs to (see read_wait).
+struct read_state {
+    const frame_site* wait;
+    std::uint64_t changes;
+    friend bool operator==(const read_state& a, const read_state& b) {
+        return a.wait == b.wait && a.changes == b.changes;
+    }
+};
+
 struct dump_writer {
     std::string out;
     std::string indent;  // the connectors of the ancestors of the frame being written
+    // Two reads of one task's frames, in the order locked_write_subtree
+    // visits them (see locked_read_still_task); reused from task to task.
+    std::vector<read_state> first_read, second_read;
+    std::size_t next_state = 0;  // the next frame's entry in first_read, while writing
 
     /// One frame: "╼ name at file:line", then its state unless the caller
     /// prints a [running] note for the whole task instead.
-    void frame_line(const std::string& prefix, const char* connector, const frame* f, bool with_state = true) {
+    /// `wait` as read (null: [running]); &no_await_site for no state at all.
+    void frame_line(const std::string& prefix, const char* connector, const frame* f, const frame_site* wait) {
         out += prefix;
         out += connector;
         out += "\xE2\x95\xBC ";  // ╼
@@ -1706,7 +1761,6 @@ struct dump_writer {
         out += w.function;
         out += " at ";
         append_place(w);
-        const frame_site* wait = with_state ? f->wait.load(std::memory_order_relaxed) : &no_await_site;
         if (wait == nullptr) {
             out += " [running]";
         } else if (wait != &no_await_site) {
@@ -1750,13 +1804,6 @@ constexpr const char* pipe_cont = "\xE2\x94\x82  ";  // │ + two spaces
 
 class reenter_scope;
 
-inline bool locked_has_unparked_running(const frame* f) {
-    if (is_running(f) && !f->parked) return true;
-    for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling)
-        if (locked_has_unparked_running(c)) return true;
-    return false;
-}
-
 /// A dump's place in the task list while it lets go of the lock: a frame
 /// with no site, skipped by every walk of the list and not counted as a task.
 inline bool is_dump_cursor(const frame* t) { return t->site == nullptr; }
@@ -1794,27 +1841,56 @@ void locked_for_each_thread_roots(Visit visit) {
     }
 }
 
-inline bool locked_any_task_running() {
-    for (const frame* t = the_registry.tasks.first_child; t != nullptr; t = t->next_sibling)
-        if (!is_dump_cursor(t) && locked_has_unparked_running(t)) return true;
-    bool any = false;
-    locked_for_each_thread_roots([&](const thread_state& ts) { any = any || ts.root_count != 0; });
-    return any;
-}
-
 /// The tasks no thread has published yet: each is running, shown as such.
 inline void locked_write_thread_roots(dump_writer& w) {
     locked_for_each_thread_roots([&](const thread_state& ts) {
         for (const frame* t = ts.roots.first_child; t != nullptr; t = t->next_sibling) {
-            w.frame_line("", "", t, false);
+            w.frame_line("", "", t, &no_await_site);
             w.note_line("  ", corner, "[running]");
         }
     });
 }
 
+/// Reads the state of every frame of f's subtree into `out`, in writing
+/// order. False when a frame runs (and is not parked by this dump) or is
+/// being changed right now.
+inline bool locked_read_states(const frame* f, std::vector<read_state>& out) {
+    read_state r{};
+    if (!read_wait(f, r.wait, r.changes) || (r.wait == nullptr && !f->parked)) return false;
+    out.push_back(r);
+    for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling)
+        if (!locked_read_states(c, out)) return false;
+    return true;
+}
+
+/// True when the task rooted at t stood still while it was read: nothing
+/// runs in it (but this dump's own parked frames) and two reads of all its
+/// frames found the same states with the same change counts. Change counts
+/// never repeat, so each frame kept its state from its first read to its
+/// second, and all of them held at once in between: the task really was in
+/// the state that w.first_read holds (its structure cannot change, the lock
+/// is held). A task that changes under three reads in a row is running.
+inline bool locked_read_still_task(dump_writer& w, const frame* t) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        w.first_read.clear();
+        w.second_read.clear();
+        if (!locked_read_states(t, w.first_read) || !locked_read_states(t, w.second_read)) return false;
+        if (w.first_read == w.second_read) return true;
+    }
+    return false;
+}
+
+inline bool locked_any_task_running(dump_writer& w) {
+    for (const frame* t = the_registry.tasks.first_child; t != nullptr; t = t->next_sibling)
+        if (!is_dump_cursor(t) && !locked_read_still_task(w, t)) return true;
+    bool any = false;
+    locked_for_each_thread_roots([&](const thread_state& ts) { any = any || ts.root_count != 0; });
+    return any;
+}
+
 /// Writes f and its subtree below w.indent (which it restores).
 inline void locked_write_subtree(dump_writer& w, const frame* f, bool last) {
-    w.frame_line(w.indent, last ? corner : tee, f);
+    w.frame_line(w.indent, last ? corner : tee, f, w.first_read[w.next_state++].wait);
     const std::size_t mark = w.indent.size();
     w.indent += last ? "   " : pipe_cont;
     for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling)
@@ -1822,8 +1898,10 @@ inline void locked_write_subtree(dump_writer& w, const frame* f, bool last) {
     w.indent.resize(mark);
 }
 
+/// Writes a task from the states locked_read_still_task read.
 inline void locked_write_task(dump_writer& w, const frame* root) {
-    w.frame_line("", "", root);
+    w.next_state = 0;
+    w.frame_line("", "", root, w.first_read[w.next_state++].wait);
     w.indent = "  ";
     for (const frame* c = root->first_child; c != nullptr; c = c->next_sibling)
         locked_write_subtree(w, c, c->next_sibling == nullptr);
@@ -1832,10 +1910,11 @@ inline void locked_write_task(dump_writer& w, const frame* root) {
 /// Writes the path from the root down to this thread's innermost frame, then
 /// a note (the root's last child) that the task's other frames are running.
 inline void locked_write_own_chain(dump_writer& w, const std::vector<const frame*>& chain_root_first) {
-    w.frame_line("", "", chain_root_first.front());
+    const auto state_of = [](const frame* f) { return f->wait.load(std::memory_order_relaxed); };
+    w.frame_line("", "", chain_root_first.front(), state_of(chain_root_first.front()));
     std::string prefix = "  ";
     for (std::size_t i = 1; i < chain_root_first.size(); ++i) {
-        w.frame_line(prefix, i == 1 ? tee : corner, chain_root_first[i]);
+        w.frame_line(prefix, i == 1 ? tee : corner, chain_root_first[i], state_of(chain_root_first[i]));
         prefix += i == 1 ? pipe_cont : "   ";
     }
     w.note_line("  ", corner, "[running: other frames of this task are not shown]");
@@ -1901,7 +1980,7 @@ inline std::string taskdump(bool wait_for_running_tasks) {
     });
     if (wait_for_running_tasks) {
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ABT_DUMP_WAIT_MS);
-        while (locked_any_task_running() && std::chrono::steady_clock::now() < deadline) {
+        while (locked_any_task_running(w) && std::chrono::steady_clock::now() < deadline) {
             r.lock.unlock();
             std::this_thread::sleep_for(std::chrono::microseconds(200));
             r.lock.lock();
@@ -1921,14 +2000,14 @@ inline std::string taskdump(bool wait_for_running_tasks) {
             continue;
         }
         w.out.clear();
-        if (!locked_has_unparked_running(t)) {
+        if (locked_read_still_task(w, t)) {
             locked_write_task(w, t);
         } else if (own != nullptr && t == root_of(own)) {  // looked up now: the lock was let go since the last task
             std::vector<const frame*> chain;
             for (const frame* f = own; f != nullptr; f = f->parent) chain.insert(chain.begin(), f);
             locked_write_own_chain(w, chain);
         } else {
-            w.frame_line("", "", t, false);
+            w.frame_line("", "", t, &no_await_site);
             w.note_line("  ", corner, "[running]");
         }
         locked_insert_cursor_after(&cursor, t);
@@ -1983,7 +2062,7 @@ public:
         detail::lock_guard guard(lock_);
         frame_.recorded_wait = what.record;
         if (frame_.entries.load(std::memory_order_relaxed) == 0)
-            frame_.wait.store(what.record, std::memory_order_relaxed);
+            detail::set_wait(&frame_, what.record);
     }
 
 private:
@@ -2003,7 +2082,7 @@ public:
             lock_guard guard(*lock_);
             const unsigned inside = frame_->entries.load(std::memory_order_relaxed);
             if (inside == 0) {
-                frame_->wait.store(nullptr, std::memory_order_relaxed);
+                set_wait(frame_, nullptr);
                 frame_->recorded_wait = nullptr;  // what it waited for has come: a callback runs
             }
             frame_->entries.store(inside + 1, std::memory_order_relaxed);
@@ -2022,8 +2101,7 @@ public:
             const unsigned inside = frame_->entries.load(std::memory_order_relaxed) - 1;
             frame_->entries.store(inside, std::memory_order_relaxed);
             if (inside == 0)
-                frame_->wait.store(frame_->recorded_wait != nullptr ? frame_->recorded_wait : &no_await_site,
-                                   std::memory_order_relaxed);
+                set_wait(frame_, frame_->recorded_wait != nullptr ? frame_->recorded_wait : &no_await_site);
         }
         this_thread.current = link_.saved_current;
         this_thread.scopes = link_.outer;

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -290,3 +291,121 @@ TEST_CASE("a waiting dump from a nested loop's work item inside a framed functio
     ev.set();
     CHECK(abt::task_count() == 0);
 }
+
+// ---- regressions from the performance review ----------------------------------
+
+namespace {
+/// Two children of one join take turns on two threads so that, once both
+/// are in their loop, one of them is always running.
+struct taking_turns {
+    std::atomic<void*> parked[2] = {nullptr, nullptr};
+    std::atomic<bool> running[2] = {false, false};
+    std::atomic<int> turn{0};
+    std::atomic<bool> stop{false};
+    std::atomic<long> turns{0};
+
+    struct park {
+        taking_turns* self;
+        int me;
+        bool await_ready() noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) noexcept { self->parked[me].store(h.address()); }
+        void await_resume() noexcept {}
+    };
+    coro::task<> child(int me, coro::event& gate) {
+        ABT_FRAMED("child");
+        co_await ABT_AWAIT(park{this, me});  // moves to thread `me`
+        if (me == 0)
+            for (int k = 0; k < 500; ++k) waiter(gate);  // a subtree that makes the task slow to read
+        running[me] = true;
+        for (;;) {
+            while (!(turn.load() == me && running[1 - me].load())) {
+                if (stop.load()) co_return;
+                std::this_thread::yield();
+            }
+            running[me] = false;
+            turn = 1 - me;
+            co_await ABT_AWAIT(park{this, me});
+            running[me] = true;
+            ++turns;
+        }
+    }
+    static coro::detached waiter(coro::event& gate) {
+        ABT_FRAMED("waiter");
+        co_await ABT_AWAIT(gate.wait());
+    }
+    coro::task<> parent(coro::event& gate) {
+        ABT_FRAMED("parent");
+        co_await ABT_AWAIT(coro::when_all(child(0, gate), child(1, gate)));
+    }
+};
+}  // namespace
+
+TEST_CASE("a task whose children take turns running is never shown as a suspended tree" *
+          doctest::skip(!ABT_ENABLED)) {
+    taking_turns t;
+    coro::event gate;
+    std::atomic<bool> workers_stop{false};
+    std::thread workers[2];
+    for (int i = 0; i < 2; ++i)
+        workers[i] = std::thread([&t, &workers_stop, i] {
+            while (!workers_stop.load()) {
+                if (void* h = t.parked[i].exchange(nullptr))
+                    std::coroutine_handle<>::from_address(h).resume();
+                else
+                    std::this_thread::yield();
+            }
+        });
+    coro::task<> p = t.parent(gate);
+    p.start();
+    long dumps = 0, torn = 0;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(400);
+    while (std::chrono::steady_clock::now() < until) {
+        const bool in_loop = t.turns.load() >= 1;
+        const std::string dump = abt::taskdump_tree(false);
+        ++dumps;
+        if (in_loop && dump.find("child at") != std::string::npos) ++torn;  // one child always runs
+    }
+    t.stop = true;
+    REQUIRE(testing::wait_until([&] { return p.done(); }));
+    workers_stop = true;
+    for (std::thread& w : workers) w.join();
+    gate.set();
+    CHECK(torn == 0);
+    CHECK(dumps > 0);
+    CHECK(abt::task_count() == 0);
+}
+
+#if ABT_ENABLED  // reads the library's internals
+namespace {
+coro::detached framed_at_exit_resumed_at_once() {
+    ABT_FRAMED("suspends during thread exit");
+    struct resumes_at_once {
+        bool await_ready() noexcept { return false; }
+        bool await_suspend(std::coroutine_handle<>) noexcept { return false; }
+        void await_resume() noexcept {}
+    };
+    co_await ABT_AWAIT(resumes_at_once{});
+}
+struct suspends_at_exit {
+    ~suspends_at_exit() { framed_at_exit_resumed_at_once(); }
+};
+std::size_t pooled_stacks() {
+    abt::detail::lock_guard guard(abt::detail::the_registry.lock);
+    std::size_t n = 0;
+    for (const abt::detail::thread_slots* s = abt::detail::the_registry.free_slots; s != nullptr; s = s->next_free) ++n;
+    return n;
+}
+}  // namespace
+
+TEST_CASE("threads that suspend during their exit give their hand-over stack back" * doctest::skip(!ABT_ENABLED)) {
+    const std::size_t before = std::max<std::size_t>(pooled_stacks(), 1);
+    for (int i = 0; i < 20; ++i)
+        std::thread([] {
+            static thread_local suspends_at_exit late;  // made before the first frame: destroyed after the hook
+            (void)&late;
+            framed_at_exit_resumed_at_once();  // takes a stack; the exit hook gives it back, then `late` takes one
+        }).join();
+    CHECK(pooled_stacks() == before);  // one stack lost per thread would empty the pool
+    CHECK(abt::task_count() == 0);
+}
+#endif
