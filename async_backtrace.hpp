@@ -766,7 +766,11 @@ struct frame {
 
     // ---- valid once listed == tree (the sibling links: once listed != none);
     //      guarded by the lock of its list ----
-    bool tentative;         // parent link not confirmed yet (symmetric transfer)
+    // Parent link not confirmed yet (symmetric transfer). Set when the frame
+    // is attached; cleared either by its owner when it confirms the link at
+    // its first suspension (no lock) or, under the lock, when a retiring
+    // parent moves it to the task list. Both only clear it.
+    std::atomic<bool> tentative;
     bool parked;            // running, but its thread is inside a dump
     bool settled;           // activation tops: suspended once, tentative resolved (owner only)
     // Persistent frames: callbacks running inside it. Written under the
@@ -834,7 +838,7 @@ ABT_DETAIL_ALWAYS_INLINE void init_frame(frame* f, const frame_site* s, frame* p
 /// The fields a frame needs once it joins the task tree (its sibling links
 /// are set by the list it joins).
 inline void init_listed_fields(frame* f) {
-    f->tentative = false;
+    f->tentative.store(false, std::memory_order_relaxed);
     f->parked = false;
     f->settled = false;
     f->entries.store(0, std::memory_order_relaxed);
@@ -1083,7 +1087,7 @@ inline void locked_list_in_tree(frame* f, frame* parent) {
 /// Moves f (and its subtree) under new_parent, or to the task list.
 inline void locked_move(frame* f, frame* new_parent) {
     locked_unlink(f);
-    f->tentative = false;
+    f->tentative.store(false, std::memory_order_relaxed);
     locked_link(f, new_parent);
 }
 
@@ -1329,7 +1333,7 @@ ABT_DETAIL_NOINLINE inline void attach_frame_slow(frame* f, attach_mode mode) {
         f->is_top = true;
         locked_list_in_tree(f, slot->target);
         if (slot->kind == slot_kind::transfer) {  // single use; confirmed at the first suspension
-            f->tentative = true;
+            f->tentative.store(true, std::memory_order_relaxed);
             f->expected = slot->expected;
             kill_own(*slot);
             pop_dead(this_thread_slots());
@@ -1438,6 +1442,21 @@ struct hand_over_ticket {
     const frame* resumer;  // the activation's resumer
 };
 
+/// The first suspension of a published activation (its frames were listed
+/// when they were handed over): settles its top without the lock, unless a
+/// tentative parent turns out wrong (then locked_move, in the slow path).
+/// Clearing `tentative` races only with a retiring parent's locked_move,
+/// which clears it too, and moves the frame, a field the owner never touches.
+inline bool settle_without_lock(frame* top, const void* handle) {
+    if (top->tentative.load(std::memory_order_relaxed)) {
+        if (!(top->expected == identify_coroutine(handle))) return false;
+        top->tentative.store(false, std::memory_order_relaxed);  // confirmed: the coroutine transferred to
+    }
+    top->is_top = true;
+    top->settled = true;
+    return true;
+}
+
 /// The first suspension of an activation, or one with frames not yet
 /// published: publishes them, resolves a tentative parent, sets `wait`.
 ABT_DETAIL_NOINLINE inline void begin_suspend_slow(frame* cur, frame* top, const frame_site* at,
@@ -1445,9 +1464,9 @@ ABT_DETAIL_NOINLINE inline void begin_suspend_slow(frame* cur, frame* top, const
     lock_guard guard(the_registry.lock);
     top->is_top = true;
     locked_publish_chain(cur);  // first: only listed frames have a `tentative` to read
-    if (top->tentative) {
+    if (top->tentative.load(std::memory_order_relaxed)) {
         if (top->expected == identify_coroutine(handle)) {
-            top->tentative = false;  // confirmed: it is the coroutine its parent transferred to
+            top->tentative.store(false, std::memory_order_relaxed);  // confirmed: the coroutine transferred to
         } else {
             // Not the coroutine its parent handed control to: an unframed
             // coroutine sat in between, or it is unrelated. Its parent
@@ -1480,7 +1499,7 @@ ABT_DETAIL_ALWAYS_INLINE bool begin_suspend(suspension& s, hand_over_ticket& tic
     // The walk reads the parents of frames that are not yet known tops only:
     // those run below f on this thread, so nobody re-parents them meanwhile.
     frame* top = s.top = activation_top(cur);
-    if (ABT_DETAIL_LIKELY(cur->listed == membership::tree && top->settled))
+    if (ABT_DETAIL_LIKELY(cur->listed == membership::tree && (top->settled || settle_without_lock(top, handle))))
         set_activation_wait(cur, top, at, &no_await_site);  // fast: see DESIGN
     else
         begin_suspend_slow(cur, top, at, handle);
@@ -1537,12 +1556,17 @@ ABT_DETAIL_ALWAYS_INLINE void end_suspend(std::uint64_t serial, const frame* res
                                           const void* next_handle) {
     thread_state& ts = this_thread;
     thread_slots* slots = ts.slots;  // null only if given back meanwhile (give_back_if_exiting)
-    if (ABT_DETAIL_LIKELY(outcome != suspend_outcome::transferred && ts.work_item != work_item_kind::one_task &&
-                          slots != nullptr && slots->size > slots->base &&
-                          slots->entries[slots->size - 1].serial.load(std::memory_order_relaxed) == serial &&
-                          serial != 0)) {
+    const bool on_top = slots != nullptr && slots->size > slots->base &&
+                        slots->entries[slots->size - 1].serial.load(std::memory_order_relaxed) == serial &&
+                        serial != 0;
+    if (ABT_DETAIL_LIKELY(on_top && outcome == suspend_outcome::suspended &&
+                          ts.work_item != work_item_kind::one_task)) {
         kill_own(slots->entries[--slots->size]);
         pop_dead(*slots);
+    } else if (on_top && outcome == suspend_outcome::transferred) {
+        slot_entry& e = slots->entries[slots->size - 1];
+        e.kind = slot_kind::transfer;
+        e.expected = identify_coroutine(next_handle);
     } else {
         end_suspend_slow(serial, resumer, outcome, next_handle);
     }
