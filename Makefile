@@ -27,7 +27,7 @@ TEST_BINARIES := $(BUILD)/test-gcc $(BUILD)/test-clang-O2 $(BUILD)/test-gcc-asan
 
 DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev libbenchmark-dev
 
-.PHONY: all example examples test test-binaries deps check-include check-abi check-tu check-so bench bench-smoke clean help
+.PHONY: all example examples test test-binaries deps check-include check-abi check-tu check-so bench bench-smoke hotpath clean help
 
 all: examples $(TEST_BINARIES)
 
@@ -37,6 +37,7 @@ help:
 	@echo "make test      build and run the tests: g++ and clang++, ASan+UBSan, TSan,"
 	@echo "               ABT_ENABLED=0, C++17 sync-only, include-only and ABI-mismatch checks"
 	@echo "make bench     run the benchmark suite (Google Benchmark) and print the summary table"
+	@echo "make hotpath   instructions per operation of the hot paths (callgrind) and case 1's assembly"
 	@echo "make deps      install missing Debian packages ($(DEB_PACKAGES))"
 	@echo "make clean     remove $(BUILD)/"
 
@@ -146,6 +147,14 @@ bench: $(BUILD)/bench
 	./$(BUILD)/bench --benchmark_min_time=0.2 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
 	  --benchmark_out=$(BUILD)/bench.json --benchmark_out_format=json
 	python3 tools/bench/table.py $(BUILD)/bench.json
+
+$(BUILD)/hotpath: tools/bench/hotpath.cpp $(HEADER) tests/coro.hpp | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(BENCH_FLAGS) $< -o $@ -pthread
+
+hotpath: $(BUILD)/hotpath
+	@command -v valgrind >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq valgrind >/dev/null; } || \
+	  { echo "missing: valgrind (run: sudo apt-get install -y valgrind)"; exit 1; }
+	sh tools/bench/hotpath.sh ./$(BUILD)/hotpath
 
 # Every case once, tiny: part of make test (not a measurement).
 bench-smoke: $(BUILD)/bench
