@@ -140,7 +140,7 @@ check-so: $(BUILD)/so-main
 # ---- benchmarks -----------------------------------------------------------------
 BENCH_FLAGS := -O2 -DNDEBUG
 
-$(BUILD)/bench: tools/bench/bench.cpp $(HEADER) tests/coro.hpp | $(BUILD) deps
+$(BUILD)/bench: tools/bench/bench.cpp tools/bench/cases.hpp $(HEADER) tests/coro.hpp | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(BENCH_FLAGS) $< -o $@ -lbenchmark -pthread
 
 bench: $(BUILD)/bench
@@ -148,7 +148,7 @@ bench: $(BUILD)/bench
 	  --benchmark_out=$(BUILD)/bench.json --benchmark_out_format=json
 	python3 tools/bench/table.py $(BUILD)/bench.json
 
-$(BUILD)/hotpath: tools/bench/hotpath.cpp $(HEADER) tests/coro.hpp | $(BUILD) deps
+$(BUILD)/hotpath: tools/bench/hotpath.cpp tools/bench/cases.hpp $(HEADER) tests/coro.hpp | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(BENCH_FLAGS) $< -o $@ -pthread
 
 hotpath: $(BUILD)/hotpath

@@ -1,8 +1,7 @@
 // The benchmark suite of async_backtrace.hpp (make bench). Every framed case
 // runs next to a bare twin in the same binary; tools/bench/table.py turns the
 // JSON output into the table that README's Performance section shows.
-#include "../../async_backtrace.hpp"
-#include "../../tests/coro.hpp"
+#include "cases.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -18,9 +17,10 @@
 #include <thread>
 #include <vector>
 
-#define BENCH_NOINLINE __attribute__((noinline))
 
 namespace {
+
+using namespace bench_cases;
 
 /// ABT_BENCH_SMOKE=1 (make test): every case once, tiny, to prove it runs.
 const bool smoke = std::getenv("ABT_BENCH_SMOKE") != nullptr;
@@ -34,15 +34,6 @@ void pin_to_core(int index) {
 
 // ---- case 1: a nested sync frame inside an active task -----------------------
 
-BENCH_NOINLINE int nested_framed(int x) {
-    ABT_FRAMED();
-    benchmark::DoNotOptimize(x);
-    return x + 1;
-}
-BENCH_NOINLINE int nested_bare(int x) {
-    benchmark::DoNotOptimize(x);
-    return x + 1;
-}
 
 void case1_nested_frame_framed(benchmark::State& state) {
     ABT_FRAMED("task");
@@ -80,20 +71,6 @@ BENCHMARK(case2_root_frame_bare)->ThreadPerCpu();
 
 // ---- case 3: one suspend + resume of a framed coroutine ----------------------
 
-/// Suspends and leaves the handle where the benchmark loop resumes it.
-struct park {
-    std::coroutine_handle<>* slot;
-    bool await_ready() noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) noexcept { *slot = h; }
-    void await_resume() noexcept {}
-};
-coro::detached await_loop_framed(std::coroutine_handle<>* slot, const bool* stop) {
-    ABT_FRAMED();
-    while (!*stop) co_await ABT_AWAIT(park{slot});
-}
-coro::detached await_loop_bare(std::coroutine_handle<>* slot, const bool* stop) {
-    while (!*stop) co_await park{slot};
-}
 template <coro::detached (*Loop)(std::coroutine_handle<>*, const bool*)>
 void run_await_loop(benchmark::State& state) {
     std::coroutine_handle<> h;
@@ -110,15 +87,6 @@ BENCHMARK(case3_await_bare);
 
 // ---- case 4: a chain of 10 lazy tasks, each awaiting the next ----------------
 
-coro::task<int> chain_framed(int depth) {
-    ABT_FRAMED();
-    if (depth == 0) co_return 1;
-    co_return 1 + co_await ABT_AWAIT(chain_framed(depth - 1));
-}
-coro::task<int> chain_bare(int depth) {
-    if (depth == 0) co_return 1;
-    co_return 1 + co_await chain_bare(depth - 1);
-}
 template <coro::task<int> (*Chain)(int)>
 void run_chain(benchmark::State& state) {
     for (auto _ : state) {

@@ -7,68 +7,32 @@
 //   CASE 3: one ABT_AWAIT suspension and resumption     (bench case 3)
 //   CASE 4: a chain of 10 lazy tasks, run to the end    (bench case 4)
 // With "bare", the same code without instrumentation.
-#include "../../async_backtrace.hpp"
-#include "../../tests/coro.hpp"
+#include "cases.hpp"
 
-#include <coroutine>
 #include <cstdlib>
 #include <cstring>
-
-#define HOTPATH_NOINLINE __attribute__((noinline))
 
 namespace {
 
 int sink;
 
-HOTPATH_NOINLINE int nested_framed(int x) {
-    ABT_FRAMED();
-    asm volatile("" ::: "memory");
-    return x + 1;
-}
-HOTPATH_NOINLINE int nested_bare(int x) {
-    asm volatile("" ::: "memory");
-    return x + 1;
-}
-
-struct park {
-    std::coroutine_handle<>* slot;
-    bool await_ready() noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) noexcept { *slot = h; }
-    void await_resume() noexcept {}
-};
-coro::detached await_loop_framed(std::coroutine_handle<>* slot, const bool* stop) {
-    ABT_FRAMED();
-    while (!*stop) co_await ABT_AWAIT(park{slot});
-}
-coro::detached await_loop_bare(std::coroutine_handle<>* slot, const bool* stop) {
-    while (!*stop) co_await park{slot};
-}
-
-coro::task<int> chain_framed(int depth) {
-    ABT_FRAMED();
-    if (depth == 0) co_return 1;
-    co_return 1 + co_await ABT_AWAIT(chain_framed(depth - 1));
-}
-coro::task<int> chain_bare(int depth) {
-    if (depth == 0) co_return 1;
-    co_return 1 + co_await chain_bare(depth - 1);
-}
+using namespace bench_cases;
 
 template <int (*Call)(int)>
-HOTPATH_NOINLINE void nested_in_task(int n) {
+BENCH_NOINLINE void nested_in_task(int n) {
     ABT_FRAMED("task");
     int x = 0;
     for (int i = 0; i < n; ++i) x = Call(x);
     sink = x;
 }
 template <int (*Call)(int)>
-HOTPATH_NOINLINE void new_tasks(int n) {
+BENCH_NOINLINE void new_tasks(int n) {
     int x = 0;
     for (int i = 0; i < n; ++i) x = Call(x);
     sink = x;
 }
 template <coro::detached (*Loop)(std::coroutine_handle<>*, const bool*)>
-HOTPATH_NOINLINE void await_loop(int n) {
+BENCH_NOINLINE void await_loop(int n) {
     std::coroutine_handle<> h;
     bool stop = false;
     Loop(&h, &stop);
@@ -77,7 +41,7 @@ HOTPATH_NOINLINE void await_loop(int n) {
     h.resume();
 }
 template <coro::task<int> (*Chain)(int)>
-HOTPATH_NOINLINE void chains(int n) {
+BENCH_NOINLINE void chains(int n) {
     for (int i = 0; i < n; ++i) {
         coro::task<int> t = Chain(9);
         t.start();

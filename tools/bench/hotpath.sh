@@ -14,4 +14,4 @@ for c in 1 2 3 4; do
 done
 echo
 echo "case 1, the framed function (objdump -d):"
-objdump -d --no-show-raw-insn -C "$bin" | awk '/<\(anonymous namespace\)::nested_framed\(int\)>:$/,/^$/'
+objdump -d --no-show-raw-insn -C "$bin" | awk '/<bench_cases::nested_framed\(int\)>:$/,/^$/'
