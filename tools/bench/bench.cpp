@@ -32,6 +32,18 @@ void pin_to_core(int index) {
     pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
+// ---- reference: what one uncontended registry-lock round trip costs ----------
+
+void reference_spinlock_lock_unlock(benchmark::State& state) {
+    abt::detail::spinlock lock;
+    for (auto _ : state) {
+        lock.lock();
+        benchmark::ClobberMemory();
+        lock.unlock();
+    }
+}
+BENCHMARK(reference_spinlock_lock_unlock);
+
 // ---- case 1: a nested sync frame inside an active task -----------------------
 
 

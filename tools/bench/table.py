@@ -72,6 +72,9 @@ def main():
             ok = ms <= 50 or n != "100000"
             rows.append((f"6 dump of {int(n):,} tasks x 3 frames", f"{ms:.1f} ms", "-",
                          f"{b.get('heap_bytes_held', 0) / 1e6:.1f} MB held", "-", target, "met" if ok else "NOT met"))
+    if "reference_spinlock_lock_unlock" in runs:
+        rows.append(("reference: spinlock lock+unlock", f"{ns(runs['reference_spinlock_lock_unlock']):.1f} ns", "-",
+                     "-", "-", "(uncontended)", "-"))
     for case, label in (("case7_nested_frame_during_dumps", "7 nested frame p99.9, dumping"),
                         ("case7_root_frame_during_dumps", "7 root frame p99.9, dumping")):
         quiet, busy = f"{case}/0/iterations:20000", f"{case}/1/iterations:20000"
