@@ -940,6 +940,7 @@ struct thread_state {
     bool listed = false;          // in registry::threads (or about to be, under the lock)
     bool exiting = false;         // its thread_local destructors have begun: never listed again
     thread_slots* slots = nullptr;  // its hand-over stack, from the pool on first use
+    unsigned exiting_awaits = 0;    // suspensions in progress that began after `exiting` was set
 
     // ---- this thread's shard of the task list: its unpublished roots ----
     // roots_lock guards `roots` (the sentinel's children and their sibling
@@ -1182,10 +1183,13 @@ inline void give_back_slots(thread_state& ts) {
 }
 
 /// During its thread's exit (after the hook gave the stack back), a thread
-/// that suspends takes a stack again; it returns it once it is idle, so that
-/// no stack is lost per thread.
-inline void give_back_if_exiting(thread_state& ts) {
-    if (ts.exiting && ts.slots != nullptr && ts.slots->size == 0 && ts.slots->overflow == 0) give_back_slots(ts);
+/// that suspends takes a stack again; it gives it back, killing what is left
+/// on it, as soon as it is idle: no frame running on it and no suspension in
+/// progress (whose end would look for its entry on this stack). So no stack
+/// is lost per thread; what is lost is only attribution across that point
+/// (a transfer entry killed there makes its child a task of its own).
+ABT_DETAIL_NOINLINE inline void give_back_if_idle_while_exiting(thread_state& ts) {
+    if (ts.slots != nullptr && ts.exiting_awaits == 0 && ts.current == nullptr) give_back_slots(ts);
 }
 
 /// Drops dead entries from the top of this thread's stack (not below the
@@ -1425,6 +1429,7 @@ ABT_DETAIL_NOINLINE inline void leave_frame_slow(frame* f) {
         locked_retire(f);
     }
     if (f->listed == membership::thread_roots) unlist_thread_root(f);
+    if (ABT_DETAIL_UNLIKELY(ts.exiting)) give_back_if_idle_while_exiting(ts);
 }
 
 /// The guard behind ABT_FRAMED. The hot path (a frame nested in a running
@@ -1541,6 +1546,7 @@ ABT_DETAIL_ALWAYS_INLINE bool begin_suspend(suspension& s, hand_over_ticket& tic
     ticket.resumer = resumer;
     ticket.serial = push_hand_over(slots, cur, resumer);
     ts.current = resumer;
+    if (ABT_DETAIL_UNLIKELY(ts.exiting)) ++ts.exiting_awaits;  // see give_back_if_idle_while_exiting
     return true;
 }
 
@@ -1558,7 +1564,7 @@ inline bool has_live_inline_entry(const thread_slots& slots, unsigned size) {
 /// which another thread may be running or destroying by now.
 ABT_DETAIL_NOINLINE inline void end_suspend_slow(std::uint64_t serial, const frame* resumer,
                                                  suspend_outcome outcome, const void* next_handle) {
-    if (this_thread.slots == nullptr) return;  // given back meanwhile (give_back_if_exiting): the entry went with it
+    if (this_thread.slots == nullptr) return;  // given back (give_back_if_idle_while_exiting): the entry went with it
     thread_slots& slots = *this_thread.slots;
     if (serial == 0) {  // it found the stack full (push_hand_over)
         if (slots.overflow != 0) --slots.overflow;
@@ -1589,7 +1595,7 @@ ABT_DETAIL_NOINLINE inline void end_suspend_slow(std::uint64_t serial, const fra
 ABT_DETAIL_ALWAYS_INLINE void end_suspend(std::uint64_t serial, const frame* resumer, suspend_outcome outcome,
                                           const void* next_handle) {
     thread_state& ts = this_thread;
-    thread_slots* slots = ts.slots;  // null only if given back meanwhile (give_back_if_exiting)
+    thread_slots* slots = ts.slots;  // null only after a give-back (give_back_if_idle_while_exiting)
     const bool on_top = slots != nullptr && slots->size > slots->base &&
                         slots->entries[slots->size - 1].serial.load(std::memory_order_relaxed) == serial &&
                         serial != 0;
@@ -1604,7 +1610,10 @@ ABT_DETAIL_ALWAYS_INLINE void end_suspend(std::uint64_t serial, const frame* res
     } else {
         end_suspend_slow(serial, resumer, outcome, next_handle);
     }
-    if (ABT_DETAIL_UNLIKELY(ts.exiting)) give_back_if_exiting(ts);
+    if (ABT_DETAIL_UNLIKELY(ts.exiting)) {
+        if (ts.exiting_awaits != 0) --ts.exiting_awaits;
+        give_back_if_idle_while_exiting(ts);
+    }
 }
 
 /// A coroutine resumes at a pass-through ABT_AWAIT (no frame of its own there).

@@ -103,6 +103,8 @@ public:
     void start() { h_.resume(); }
     bool done() const { return h_ && h_.done(); }
     T result() { return h_.promise().take(); }
+    /// The coroutine, e.g. to return from an await_suspend (it stays owned here).
+    std::coroutine_handle<> coroutine() const { return h_; }
     /// Destroys the coroutine now (cancellation), wherever it is suspended.
     void reset() {
         if (h_) std::exchange(h_, {}).destroy();

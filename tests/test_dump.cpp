@@ -386,8 +386,26 @@ coro::detached framed_at_exit_resumed_at_once() {
     };
     co_await ABT_AWAIT(resumes_at_once{});
 }
+coro::task<> framed_lazy_child() {
+    ABT_FRAMED("framed lazy child");
+    co_return;
+}
+coro::task<> unframed_lazy_child() { co_return; }
+coro::task<> awaits_lazy_child(bool framed) {
+    ABT_FRAMED("awaits a lazy child");
+    if (framed)
+        co_await ABT_AWAIT(framed_lazy_child());  // its transfer entry is used up by the child
+    else
+        co_await ABT_AWAIT(unframed_lazy_child());  // its transfer entry is never used
+}
+int exit_variant = 0;
 struct suspends_at_exit {
-    ~suspends_at_exit() { framed_at_exit_resumed_at_once(); }
+    ~suspends_at_exit() {
+        if (exit_variant == 0)
+            framed_at_exit_resumed_at_once();
+        else
+            coro::spawn(awaits_lazy_child(exit_variant == 1));
+    }
 };
 std::size_t pooled_stacks() {
     abt::detail::lock_guard guard(abt::detail::the_registry.lock);
@@ -399,13 +417,105 @@ std::size_t pooled_stacks() {
 
 TEST_CASE("threads that suspend during their exit give their hand-over stack back" * doctest::skip(!ABT_ENABLED)) {
     const std::size_t before = std::max<std::size_t>(pooled_stacks(), 1);
-    for (int i = 0; i < 20; ++i)
-        std::thread([] {
-            static thread_local suspends_at_exit late;  // made before the first frame: destroyed after the hook
-            (void)&late;
-            framed_at_exit_resumed_at_once();  // takes a stack; the exit hook gives it back, then `late` takes one
-        }).join();
-    CHECK(pooled_stacks() == before);  // one stack lost per thread would empty the pool
+    for (exit_variant = 0; exit_variant < 3; ++exit_variant) {
+        CAPTURE(exit_variant);  // a plain suspension; a transfer used up by a framed child; one never used
+        for (int i = 0; i < 20; ++i)
+            std::thread([] {
+                static thread_local suspends_at_exit late;  // made before the first frame: destroyed after the hook
+                (void)&late;
+                framed_at_exit_resumed_at_once();  // takes a stack; the hook gives it back, then `late` takes one
+            }).join();
+        CHECK(pooled_stacks() == before);  // one stack lost per thread would empty the pool
+        CHECK(abt::task_count() == 0);
+    }
+}
+
+namespace exit_give_back {
+/// A suspension whose await_suspend resumes its coroutine, lets it suspend
+/// again (the stack empties: given back during thread exit), lets another
+/// thread take that stack, makes an unrelated transfer entry on a new stack,
+/// and then transfers to a fresh framed task F. F is unrelated to C2.
+struct store_handle {
+    std::coroutine_handle<>* where;
+    bool await_ready() noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) noexcept { *where = h; }
+    void await_resume() noexcept {}
+};
+std::coroutine_handle<> p_parked, f_parked, r_parked, u_parked;
+std::atomic<int> r_go{0}, r_done{0}, all_done{0};
+coro::task<> f_task, c2_task, p_task;
+std::size_t pool_before_resume = 0, pool_after_resume = 0;
+
+coro::task<> f_body() {
+    ABT_FRAMED("F");
+    co_await ABT_AWAIT(store_handle{&f_parked});
+}
+coro::task<> u_body() { co_await store_handle{&u_parked}; }  // unframed
+coro::task<> c2_body() {
+    ABT_FRAMED("C2");
+    co_await ABT_AWAIT(u_body());
+}
+struct tricky {
+    bool await_ready() noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> h) {
+        pool_before_resume = pooled_stacks();
+        h.resume();  // P runs on and suspends again: this thread's stack is empty now
+        pool_after_resume = pooled_stacks();  // but this suspension is still in progress: kept
+        r_go = 1;    // another thread's first suspension may take a stack from the pool
+        while (r_done.load() == 0) std::this_thread::yield();
+        c2_task = c2_body();  // a live transfer entry on this thread's next stack
+        c2_task.start();
+        f_task = f_body();
+        return f_task.coroutine();
+    }
+    void await_resume() noexcept {}
+};
+coro::task<> p_body() {
+    ABT_FRAMED("P");
+    co_await ABT_AWAIT(tricky{});
+    co_await ABT_AWAIT(store_handle{&p_parked});
+}
+coro::detached r_body() {
+    ABT_FRAMED("R");
+    co_await ABT_AWAIT(store_handle{&r_parked});
+}
+struct late_object {
+    ~late_object() {
+        p_task = p_body();
+        p_task.start();
+    }
+};
+void plain() { ABT_FRAMED("plain"); }  // lists the thread (makes its exit hook) without a stack
+}  // namespace exit_give_back
+
+TEST_CASE("a stack given back during thread exit never lets a pending suspension edit another stack's entry" *
+          doctest::skip(!ABT_ENABLED)) {
+    using namespace exit_give_back;
+    std::thread r([] {
+        while (r_go.load() == 0) std::this_thread::yield();
+        r_body();
+        r_done = 1;
+        while (all_done.load() == 0) std::this_thread::yield();
+    });
+    std::thread([] {
+        static thread_local late_object late;  // made before the hook: destroyed after it
+        (void)&late;
+        plain();
+    }).join();
+    CHECK(pool_after_resume == pool_before_resume);
+    const std::string dump = abt::taskdump_tree();
+    CHECK(count_of(dump, "\xE2\x95\xBC F at ") == 1);
+    CHECK(dump.find("\n\xE2\x95\xBC F at ") != std::string::npos);  // a task of its own, not C2's child
+    all_done = 1;
+    r.join();
+    // Let every parked coroutine end, so the test leaves nothing behind.
+    std::exchange(r_parked, {}).resume();
+    std::exchange(f_parked, {}).resume();
+    std::exchange(u_parked, {}).resume();
+    std::exchange(p_parked, {}).resume();
+    f_task.reset();
+    c2_task.reset();
+    p_task.reset();
     CHECK(abt::task_count() == 0);
 }
 #endif
