@@ -1918,12 +1918,29 @@ inline void locked_write_thread_roots(dump_writer& w) {
     });
 }
 
+/// How many ABT_REENTER scopes of this thread have entered persistent frame f.
+inline unsigned entries_on_this_thread(const frame* f) {
+    unsigned n = 0;
+    for (const scope_link* link = this_thread.scopes; link != nullptr; link = link->outer)
+        if (link->entered == f) ++n;
+    return n;
+}
+
+/// A frame that runs, but stands still for this dump: parked by it, and, for
+/// a persistent frame, entered by no other thread (every entry and exit of a
+/// persistent frame counts as a change of its `wait`, so a callback that
+/// comes or goes between the two reads of the task is seen).
+inline bool is_parked_for_this_dump(const frame* f) {
+    return f->parked &&
+           (f->site->function_id != nullptr || f->entries.load(std::memory_order_relaxed) == entries_on_this_thread(f));
+}
+
 /// Reads the state of every frame of f's subtree into `out`, in writing
 /// order. False when a frame runs (and is not parked by this dump) or is
 /// being changed right now.
 inline bool locked_read_states(const frame* f, std::vector<read_state>& out) {
     read_state r{};
-    if (!read_wait(f, r.wait, r.changes) || (r.wait == nullptr && !f->parked)) return false;
+    if (!read_wait(f, r.wait, r.changes) || (r.wait == nullptr && !is_parked_for_this_dump(f))) return false;
     out.push_back(r);
     for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling)
         if (!locked_read_states(c, out)) return false;
@@ -1985,14 +2002,6 @@ inline void locked_write_own_chain(dump_writer& w, const std::vector<const frame
         prefix += i == 1 ? pipe_cont : "   ";
     }
     w.note_line("  ", corner, "[running: other frames of this task are not shown]");
-}
-
-/// How many ABT_REENTER scopes of this thread have entered persistent frame f.
-inline unsigned entries_on_this_thread(const frame* f) {
-    unsigned n = 0;
-    for (const scope_link* link = this_thread.scopes; link != nullptr; link = link->outer)
-        if (link->entered == f) ++n;
-    return n;
 }
 
 /// Frames running on this thread: the innermost chain and, through each
@@ -2148,11 +2157,9 @@ public:
         {
             lock_guard guard(*lock_);
             const unsigned inside = frame_->entries.load(std::memory_order_relaxed);
-            if (inside == 0) {
-                set_wait(frame_, nullptr);
-                frame_->recorded_wait = nullptr;  // what it waited for has come: a callback runs
-            }
+            if (inside == 0) frame_->recorded_wait = nullptr;  // what it waited for has come: a callback runs
             frame_->entries.store(inside + 1, std::memory_order_relaxed);
+            set_wait(frame_, nullptr);  // also when it ran already: dumps see every entry (is_parked_for_this_dump)
         }
         this_thread.current = frame_;
         this_thread.scopes = &link_;
@@ -2167,8 +2174,8 @@ public:
             lock_guard guard(*lock_);
             const unsigned inside = frame_->entries.load(std::memory_order_relaxed) - 1;
             frame_->entries.store(inside, std::memory_order_relaxed);
-            if (inside == 0)
-                set_wait(frame_, frame_->recorded_wait != nullptr ? frame_->recorded_wait : &no_await_site);
+            const frame_site* idle = frame_->recorded_wait != nullptr ? frame_->recorded_wait : &no_await_site;
+            set_wait(frame_, inside == 0 ? idle : nullptr);
         }
         this_thread.current = link_.saved_current;
         this_thread.scopes = link_.outer;

@@ -205,3 +205,42 @@ TEST_CASE("callbacks entering one persistent frame from several threads at once 
     REQUIRE(lines.size() == 1);
     CHECK(lines[0].find(" suspended at " + testing::place(__FILE__, wait_line.load()) + " (next read)") != std::string::npos);
 }
+
+namespace {
+std::atomic<int> park_phase{0};
+void other_callback_work() {
+    ABT_FRAMED("other callback work");
+    park_phase = 2;
+    while (park_phase.load() != 3) std::this_thread::yield();
+}
+}  // namespace
+
+TEST_CASE("a dump from inside a callback never prints its operation settled while another callback enters it" *
+          doctest::skip(!ABT_ENABLED)) {
+    std::vector<std::unique_ptr<abt::persistent_frame>> earlier;  // listed first: the dump takes a while
+    for (int i = 0; i < 60000; ++i) earlier.push_back(std::make_unique<abt::persistent_frame>(ABT_SITE("idle")));
+    abt::persistent_frame conn{ABT_SITE("conn")};
+    std::thread other([&] {
+        while (park_phase.load() != 1) std::this_thread::yield();
+        ABT_REENTER(conn);  // enters after the dump began, while it walks the earlier tasks
+        other_callback_work();
+    });
+    std::string dump;
+    int seen = 0;
+    {
+        ABT_REENTER(conn);
+        ABT_FRAMED("dumping callback");
+        park_phase = 1;
+        dump = abt::taskdump_tree();
+        seen = park_phase.load();
+        park_phase = 3;
+    }
+    other.join();
+    park_phase = 0;
+    const std::string conn_task = dump.substr(dump.find("\xE2\x95\xBC conn at"));
+    const bool noted = conn_task.find("[running: other frames of this task are not shown]") != std::string::npos ||
+                       conn_task.find("\xE2\x94\x88 [running]") != std::string::npos;
+    CHECK(seen >= 2);  // the other callback entered while the dump ran (it only needs to be scheduled)
+    if (seen >= 2) CHECK(noted);  // never a settled tree without the other callback's frames
+    CHECK(abt::task_count() == 60001);
+}
