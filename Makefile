@@ -17,7 +17,10 @@ BUILD    := build
 HEADER       := async_backtrace.hpp
 TEST_KIT     := tests/coro.hpp tests/helpers.hpp
 TEST_SOURCES := tests/main.cpp tests/test_core.cpp tests/other_tu.cpp tests/test_coroutines.cpp \
-                tests/test_callbacks.cpp tests/test_dump.cpp tests/test_stress.cpp tests/test_misuse.cpp
+                tests/test_callbacks.cpp tests/test_dump.cpp tests/test_stress.cpp tests/test_misuse.cpp \
+                tests/test_libuv.cpp
+# Frameworks the integration tests use (the header itself needs none).
+TEST_LIBS    := -luv
 TEST_DEPS    := $(HEADER) $(TEST_KIT) $(TEST_SOURCES)
 
 # One test binary per compiler x configuration.
@@ -25,7 +28,7 @@ TEST_BINARIES := $(BUILD)/test-gcc $(BUILD)/test-clang-O2 $(BUILD)/test-gcc-asan
                  $(BUILD)/test-clang-tsan $(BUILD)/test-gcc-disabled $(BUILD)/test-clang-disabled \
                  $(BUILD)/test-gcc-cxx17 $(BUILD)/test-clang-cxx17
 
-DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev libbenchmark-dev
+DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev libbenchmark-dev libuv1-dev libasio-dev
 
 .PHONY: all example examples test test-binaries deps check-include check-abi check-tu check-so bench bench-smoke hotpath clean help
 
@@ -50,6 +53,8 @@ deps:
 	command -v $(CLANGXX) >/dev/null 2>&1 || missing="$$missing clang"; \
 	ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.tsan-x86_64.a >/dev/null 2>&1 || missing="$$missing libclang-rt-14-dev"; \
 	[ -f /usr/include/benchmark/benchmark.h ] || missing="$$missing libbenchmark-dev"; \
+	[ -f /usr/include/uv.h ] || missing="$$missing libuv1-dev"; \
+	[ -f /usr/include/asio.hpp ] || missing="$$missing libasio-dev"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
@@ -77,25 +82,25 @@ example: $(BUILD)/taskdump
 
 # ---- tests --------------------------------------------------------------------
 $(BUILD)/test-gcc: $(TEST_DEPS) | $(BUILD) deps
-	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread $(TEST_LIBS)
 
 $(BUILD)/test-clang-O2: $(TEST_DEPS) | $(BUILD) deps
-	$(CLANGXX) $(STD) $(WARNINGS) -O2 $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread
+	$(CLANGXX) $(STD) $(WARNINGS) -O2 $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread $(TEST_LIBS)
 
 $(BUILD)/test-gcc-asan: $(TEST_DEPS) | $(BUILD) deps
-	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $(ASAN) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $(ASAN) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread $(TEST_LIBS)
 
 $(BUILD)/test-clang-asan: $(TEST_DEPS) | $(BUILD) deps
-	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(CLANG_ASAN) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread
+	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(CLANG_ASAN) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread $(TEST_LIBS)
 
 $(BUILD)/test-clang-tsan: $(TEST_DEPS) | $(BUILD) deps
-	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(TSAN) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread
+	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(TSAN) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread $(TEST_LIBS)
 
 $(BUILD)/test-gcc-disabled: $(TEST_DEPS) | $(BUILD) deps
-	$(GXX) $(STD) $(WARNINGS) $(DEBUG) -DABT_ENABLED=0 $(TEST_SOURCES) -o $@ -pthread
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) -DABT_ENABLED=0 $(TEST_SOURCES) -o $@ -pthread $(TEST_LIBS)
 
 $(BUILD)/test-clang-disabled: $(TEST_DEPS) | $(BUILD) deps
-	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) -DABT_ENABLED=0 $(TEST_SOURCES) -o $@ -pthread
+	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) -DABT_ENABLED=0 $(TEST_SOURCES) -o $@ -pthread $(TEST_LIBS)
 
 $(BUILD)/test-gcc-cxx17: tests/test_cxx17.cpp $(HEADER) | $(BUILD) deps
 	$(GXX) -std=c++17 $(WARNINGS) $(DEBUG) $(ASAN) $< -o $@ -pthread
