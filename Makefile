@@ -18,7 +18,7 @@ HEADER       := async_backtrace.hpp
 TEST_KIT     := tests/coro.hpp tests/helpers.hpp
 TEST_SOURCES := tests/main.cpp tests/test_core.cpp tests/other_tu.cpp tests/test_coroutines.cpp \
                 tests/test_callbacks.cpp tests/test_dump.cpp tests/test_stress.cpp tests/test_misuse.cpp \
-                tests/test_libuv.cpp
+                tests/test_libuv.cpp tests/test_asio.cpp
 # Frameworks the integration tests use (the header itself needs none).
 TEST_LIBS    := -luv
 TEST_DEPS    := $(HEADER) $(TEST_KIT) $(TEST_SOURCES)
