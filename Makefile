@@ -15,13 +15,14 @@ TEST_DEFS := -DABT_DUMP_WAIT_MS=300
 BUILD    := build
 
 HEADER       := async_backtrace.hpp
-TEST_KIT     := tests/coro.hpp tests/helpers.hpp
+ASIO_HEADER  := async_backtrace_asio.hpp
+TEST_KIT     := tests/coro.hpp tests/helpers.hpp tests/asio_clients.hpp
 TEST_SOURCES := tests/main.cpp tests/test_core.cpp tests/other_tu.cpp tests/test_coroutines.cpp \
                 tests/test_callbacks.cpp tests/test_dump.cpp tests/test_stress.cpp tests/test_misuse.cpp \
-                tests/test_libuv.cpp tests/test_asio.cpp
+                tests/test_libuv.cpp tests/test_asio.cpp tests/test_asio_coro.cpp
 # Frameworks the integration tests use (the header itself needs none).
 TEST_LIBS    := -luv
-TEST_DEPS    := $(HEADER) $(TEST_KIT) $(TEST_SOURCES)
+TEST_DEPS    := $(HEADER) $(ASIO_HEADER) $(TEST_KIT) $(TEST_SOURCES)
 
 # One test binary per compiler x configuration.
 TEST_BINARIES := $(BUILD)/test-gcc $(BUILD)/test-clang-O2 $(BUILD)/test-gcc-asan $(BUILD)/test-clang-asan \
@@ -114,6 +115,8 @@ check-include: | deps
 	$(GXX) $(STD) $(WARNINGS) -fsyntax-only tests/include_only.cpp
 	$(CLANGXX) -std=c++17 $(WARNINGS) -fsyntax-only tests/include_only.cpp
 	$(CLANGXX) $(STD) $(WARNINGS) -fsyntax-only tests/include_only.cpp
+	$(GXX) $(STD) $(WARNINGS) -fsyntax-only -x c++ $(ASIO_HEADER)
+	$(CLANGXX) $(STD) $(WARNINGS) -fsyntax-only -x c++ $(ASIO_HEADER)
 
 # Mixing ABT_ENABLED=1 and 0 across translation units must fail to link.
 check-abi: | $(BUILD) deps

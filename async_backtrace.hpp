@@ -517,6 +517,16 @@ namespace detail {
 // ends its own. A coroutine resumed at a pass-through ABT_AWAIT kills the
 // transfer entries that expect it: it is a running coroutine handed control,
 // not a fresh child.
+// Whole-chain suspension: a framework whose coroutines run as one stack
+// pumped by handlers (asio's awaitable threads) suspends all of them at once,
+// at an operation, and resumes them on whichever thread completes it. Its
+// adapter (async_backtrace_asio.hpp) calls suspend_running_chain when the
+// operation starts, which publishes and suspends every frame running on the
+// thread down to the work item's (or thread's) bottom, and
+// resume_running_chain on the thread that resumes the stack, before any of
+// its frames runs; a child coroutine that the framework resumes on the same
+// thread while its caller's frame is current is a call child, as usual.
+//
 // After the inner await_suspend returns, ABT_AWAIT never touches the
 // awaiting frame or itself again (another thread may already have resumed or
 // destroyed them), only its own thread's entry stack.
@@ -1638,6 +1648,54 @@ ABT_DETAIL_ALWAYS_INLINE void resume_activation(const suspension& s) {
     set_activation_wait(s.innermost, s.top, nullptr, nullptr);
     s.top->resumer = ts.current;
     ts.current = s.innermost;
+}
+
+// ---- Whole-chain suspension (frameworks that suspend a whole stack) ---------
+
+/// The frames running on this thread, from the innermost to the outermost
+/// (whose resumer is null: the bottom of a work item or of the thread), as a
+/// framework that suspends its whole coroutine stack at once sees them (asio:
+/// see async_backtrace_asio.hpp).
+struct chain_suspension {
+    frame* innermost = nullptr;
+    frame* outermost = nullptr;
+};
+
+/// Marks every frame running on this thread suspended, the innermost at `at`,
+/// and leaves none current. Empty when no frame runs. Under the lock: each
+/// frame becomes the top of its own run (its resumer is kept, not inferred),
+/// and a tentative parent cannot be confirmed here, so it is dropped.
+inline chain_suspension suspend_running_chain(const frame_site* at) {
+    thread_state& ts = this_thread;
+    chain_suspension c;
+    if (ts.current == nullptr) return c;
+    this_thread_slots();  // the one step that can throw (allocation): before anything changes
+    c.innermost = ts.current;
+    lock_guard guard(the_registry.lock);
+    locked_publish_chain(c.innermost);
+    for (frame* f = c.innermost; f != nullptr; f = f->resumer) {
+        f->is_top = true;
+        if (f->tentative.load(std::memory_order_relaxed)) locked_move(f, nullptr);
+        f->settled = true;
+        set_wait(f, f == c.innermost ? at : &no_await_site);
+        c.outermost = f;
+    }
+    ts.current = nullptr;
+    return c;
+}
+
+/// The chain runs again, on this thread: call it on the thread that resumes
+/// the framework's stack, before any of its frames runs.
+inline void resume_running_chain(const chain_suspension& c) {
+    if (c.innermost == nullptr) return;
+    thread_state& ts = this_thread;
+    for (frame* f = c.innermost;; f = f->resumer) {
+        release_hand_over(f);
+        set_wait(f, nullptr);
+        if (f == c.outermost) break;
+    }
+    c.outermost->resumer = ts.current;
+    ts.current = c.innermost;
 }
 
 // ---- ABT_AWAIT --------------------------------------------------------------

@@ -1,6 +1,7 @@
 // asio with completion handlers on an io_context run by four threads: each
 // session carries a persistent frame across its async_read_some, timer and
 // async_write handlers. Clients are plain blocking sockets on 127.0.0.1.
+#include "asio_clients.hpp"
 #include "helpers.hpp"
 
 #include <doctest/doctest.h>
@@ -114,19 +115,9 @@ TEST_CASE("asio handlers on four threads: persistent frames follow every session
     std::vector<std::thread> io;
     for (int i = 0; i < 4; ++i) io.emplace_back([&] { ctx.run(); });
 
-    asio::io_context client_ctx;  // blocking clients
-    std::vector<asio::ip::tcp::socket> clients;
-    for (int i = 0; i < sessions; ++i) {
-        clients.emplace_back(client_ctx);
-        clients.back().connect(acceptor.local_endpoint());
-    }
-    for (int i = 0; i < 11; ++i) {
-        asio::write(clients[static_cast<std::size_t>(i)], asio::buffer(std::string("ping")));
-        std::array<char, 64> reply{};
-        const std::size_t n = clients[static_cast<std::size_t>(i)].read_some(asio::buffer(reply));
-        CHECK(std::string(reply.data(), n) == "echo:ping");
-    }
-    asio::write(clients[11], asio::buffer(std::string("stuck")));
+    testing::blocking_clients clients(acceptor.local_endpoint(), sessions);
+    CHECK(clients.ping_first(11) == 11);
+    clients.send(11, "stuck");
     REQUIRE(testing::wait_until([&] { return c.accepted == sessions && c.replies == 11 && c.processing == 1; }));
 
     const std::string dump = abt::taskdump_tree(true);  // waits for handlers still finishing
@@ -141,7 +132,7 @@ TEST_CASE("asio handlers on four threads: persistent frames follow every session
     CHECK(abt::task_count() == static_cast<std::size_t>(sessions));
 
     // Shut down: clients close (sessions see EOF), the stuck one is cancelled.
-    for (asio::ip::tcp::socket& s : clients) s.close();
+    clients.close_all();
     {
         std::lock_guard<std::mutex> lock(all_mutex);
         for (const std::weak_ptr<session>& w : all)
