@@ -19,19 +19,23 @@ ASIO_HEADER  := async_backtrace_asio.hpp
 TEST_KIT     := tests/coro.hpp tests/helpers.hpp tests/asio_clients.hpp
 TEST_SOURCES := tests/main.cpp tests/test_core.cpp tests/other_tu.cpp tests/test_coroutines.cpp \
                 tests/test_callbacks.cpp tests/test_dump.cpp tests/test_stress.cpp tests/test_misuse.cpp \
-                tests/test_libuv.cpp tests/test_asio.cpp tests/test_asio_coro.cpp
+                tests/test_libuv.cpp
+# asio's headers are heavy: its tests get their own binaries, in three configurations.
+ASIO_TEST_SOURCES := tests/main.cpp tests/test_asio.cpp tests/test_asio_coro.cpp
 # Frameworks the integration tests use (the header itself needs none).
 TEST_LIBS    := -luv
-TEST_DEPS    := $(HEADER) $(ASIO_HEADER) $(TEST_KIT) $(TEST_SOURCES)
+TEST_DEPS    := $(HEADER) $(TEST_KIT) $(TEST_SOURCES)
+ASIO_TEST_DEPS := $(HEADER) $(ASIO_HEADER) $(TEST_KIT) $(ASIO_TEST_SOURCES)
 
 # One test binary per compiler x configuration.
 TEST_BINARIES := $(BUILD)/test-gcc $(BUILD)/test-clang-O2 $(BUILD)/test-gcc-asan $(BUILD)/test-clang-asan \
                  $(BUILD)/test-clang-tsan $(BUILD)/test-gcc-disabled $(BUILD)/test-clang-disabled \
-                 $(BUILD)/test-gcc-cxx17 $(BUILD)/test-clang-cxx17
+                 $(BUILD)/test-gcc-cxx17 $(BUILD)/test-clang-cxx17 \
+                 $(BUILD)/test-asio-gcc-asan $(BUILD)/test-asio-clang-tsan $(BUILD)/test-asio-gcc-disabled
 
 DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev libbenchmark-dev libuv1-dev libasio-dev
 
-.PHONY: all example examples test test-binaries deps check-include check-abi check-tu check-so bench bench-smoke hotpath clean help
+.PHONY: all example examples test test-binaries deps check-include check-abi check-tu check-so check-e2e bench bench-smoke hotpath clean help
 
 all: examples $(TEST_BINARIES)
 
@@ -40,6 +44,7 @@ help:
 	@echo "make examples  build every example"
 	@echo "make test      build and run the tests: g++ and clang++, ASan+UBSan, TSan,"
 	@echo "               ABT_ENABLED=0, C++17 sync-only, include-only and ABI-mismatch checks"
+	@echo "make check-e2e run examples/echo_server with 200 connections on 127.0.0.1 (part of make test)"
 	@echo "make bench     run the benchmark suite (Google Benchmark) and print the summary table"
 	@echo "make hotpath   instructions per operation of the hot paths (callgrind) and case 1's assembly"
 	@echo "make deps      install missing Debian packages ($(DEB_PACKAGES))"
@@ -76,7 +81,14 @@ $(BUILD)/taskdump: examples/taskdump.cpp $(HEADER) tests/coro.hpp | $(BUILD)
 $(BUILD)/callbacks: examples/callbacks.cpp $(HEADER) | $(BUILD)
 	$(GXX) $(STD) $(WARNINGS) -g -O1 $< -o $@
 
-examples: $(BUILD)/taskdump $(BUILD)/callbacks
+$(BUILD)/echo_server: examples/echo_server.cpp $(HEADER) $(ASIO_HEADER) | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $< -o $@ -pthread
+
+# The same server under ThreadSanitizer, for the end-to-end test.
+$(BUILD)/echo_server-tsan: examples/echo_server.cpp $(HEADER) $(ASIO_HEADER) | $(BUILD) deps
+	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(TSAN) $< -o $@ -pthread
+
+examples: $(BUILD)/taskdump $(BUILD)/callbacks $(BUILD)/echo_server
 
 example: $(BUILD)/taskdump
 	./$(BUILD)/taskdump
@@ -109,6 +121,15 @@ $(BUILD)/test-gcc-cxx17: tests/test_cxx17.cpp $(HEADER) | $(BUILD) deps
 $(BUILD)/test-clang-cxx17: tests/test_cxx17.cpp $(HEADER) | $(BUILD) deps
 	$(CLANGXX) -std=c++17 $(WARNINGS) $(DEBUG) $(CLANG_ASAN) $< -o $@ -pthread
 
+$(BUILD)/test-asio-gcc-asan: $(ASIO_TEST_DEPS) | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $(ASAN) $(TEST_DEFS) $(ASIO_TEST_SOURCES) -o $@ -pthread
+
+$(BUILD)/test-asio-clang-tsan: $(ASIO_TEST_DEPS) | $(BUILD) deps
+	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(TSAN) $(TEST_DEFS) $(ASIO_TEST_SOURCES) -o $@ -pthread
+
+$(BUILD)/test-asio-gcc-disabled: $(ASIO_TEST_DEPS) | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) -DABT_ENABLED=0 $(ASIO_TEST_SOURCES) -o $@ -pthread
+
 # The header compiles alone, as C++17 and C++20, with both compilers.
 check-include: | deps
 	$(GXX) -std=c++17 $(WARNINGS) -fsyntax-only tests/include_only.cpp
@@ -125,7 +146,7 @@ check-abi: | $(BUILD) deps
 	else echo "ok: mixing ABT_ENABLED values fails at link time"; fi
 
 # The builds run in parallel (one per core); the tests one after another.
-test-binaries: $(TEST_BINARIES) examples $(BUILD)/bench
+test-binaries: $(TEST_BINARIES) examples $(BUILD)/bench $(BUILD)/e2e_echo $(BUILD)/echo_server-tsan
 
 # One inline framed coroutine, two translation units, -O0 and -O2: each may
 # hold its own __PRETTY_FUNCTION__ copy while the site record is merged.
@@ -144,6 +165,14 @@ $(BUILD)/so-main: tests/so_main.cpp tests/so_lib.cpp $(HEADER) tests/coro.hpp | 
 
 check-so: $(BUILD)/so-main
 	./$(BUILD)/so-main
+
+# ---- end to end: the echo server with 200 connections on 127.0.0.1 ------------
+$(BUILD)/e2e_echo: tests/e2e_echo.cpp | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $< -o $@ -pthread
+
+check-e2e: $(BUILD)/e2e_echo $(BUILD)/echo_server $(BUILD)/echo_server-tsan
+	./$(BUILD)/e2e_echo ./$(BUILD)/echo_server
+	TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/e2e_echo ./$(BUILD)/echo_server-tsan
 
 # ---- benchmarks -----------------------------------------------------------------
 BENCH_FLAGS := -O2 -DNDEBUG
@@ -170,7 +199,7 @@ bench-smoke: $(BUILD)/bench
 
 test: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) test-binaries
-	@$(MAKE) --no-print-directory check-include check-abi check-tu check-so bench-smoke
+	@$(MAKE) --no-print-directory check-include check-abi check-tu check-so bench-smoke check-e2e
 	@set -e; for t in $(TEST_BINARIES); do \
 	  echo "== $$t"; \
 	  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
