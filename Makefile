@@ -180,10 +180,15 @@ BENCH_FLAGS := -O2 -DNDEBUG
 $(BUILD)/bench: tools/bench/bench.cpp tools/bench/cases.hpp $(HEADER) tests/coro.hpp | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(BENCH_FLAGS) $< -o $@ -lbenchmark -pthread
 
-bench: $(BUILD)/bench
+$(BUILD)/bench-asio: tools/bench/bench_asio.cpp $(HEADER) $(ASIO_HEADER) | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(BENCH_FLAGS) $< -o $@ -lbenchmark -pthread
+
+bench: $(BUILD)/bench $(BUILD)/bench-asio
 	./$(BUILD)/bench --benchmark_min_time=0.2 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
 	  --benchmark_out=$(BUILD)/bench.json --benchmark_out_format=json
-	python3 tools/bench/table.py $(BUILD)/bench.json
+	./$(BUILD)/bench-asio --benchmark_min_time=0.2 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+	  --benchmark_out=$(BUILD)/bench-asio.json --benchmark_out_format=json
+	python3 tools/bench/table.py $(BUILD)/bench.json $(BUILD)/bench-asio.json
 
 $(BUILD)/hotpath: tools/bench/hotpath.cpp tools/bench/cases.hpp $(HEADER) tests/coro.hpp | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(BENCH_FLAGS) $< -o $@ -pthread

@@ -1671,14 +1671,24 @@ inline chain_suspension suspend_running_chain(const frame_site* at) {
     if (ts.current == nullptr) return c;
     this_thread_slots();  // the one step that can throw (allocation): before anything changes
     c.innermost = ts.current;
-    lock_guard guard(the_registry.lock);
-    locked_publish_chain(c.innermost);
-    for (frame* f = c.innermost; f != nullptr; f = f->resumer) {
-        f->is_top = true;
-        if (f->tentative.load(std::memory_order_relaxed)) locked_move(f, nullptr);
-        f->settled = true;
-        set_wait(f, f == c.innermost ? at : &no_await_site);
-        c.outermost = f;
+    bool all_settled = true;  // every frame published and settled by an earlier suspension
+    for (frame* f = c.innermost; f != nullptr && all_settled; f = f->resumer)
+        all_settled = f->listed == membership::tree && f->settled;
+    if (all_settled) {  // the fast suspension of DESIGN: only `wait` words change
+        for (frame* f = c.innermost; f != nullptr; f = f->resumer) {
+            set_wait(f, f == c.innermost ? at : &no_await_site);
+            c.outermost = f;
+        }
+    } else {
+        lock_guard guard(the_registry.lock);
+        locked_publish_chain(c.innermost);
+        for (frame* f = c.innermost; f != nullptr; f = f->resumer) {
+            f->is_top = true;
+            if (f->tentative.load(std::memory_order_relaxed)) locked_move(f, nullptr);
+            f->settled = true;
+            set_wait(f, f == c.innermost ? at : &no_await_site);
+            c.outermost = f;
+        }
     }
     ts.current = nullptr;
     return c;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints the summary table of `make bench` from Google Benchmark's JSON output.
 
-Usage: table.py build/bench.json
+Usage: table.py build/bench.json [build/bench-asio.json ...]
 Each framed case is shown next to its bare twin from the same run (medians of
 the repetitions), with the difference, the ratio and the issue's target.
 """
@@ -33,6 +33,8 @@ def ns(b):
 
 def main():
     context, runs = medians(sys.argv[1])
+    for more in sys.argv[2:]:  # other binaries' runs (bench-asio)
+        runs.update(medians(more)[1])
     cores = context.get("num_cpus", os.cpu_count())
     rows = []
 
@@ -75,6 +77,9 @@ def main():
     if "reference_spinlock_lock_unlock" in runs:
         rows.append(("reference: spinlock lock+unlock", f"{ns(runs['reference_spinlock_lock_unlock']):.1f} ns", "-",
                      "-", "-", "(uncontended)", "-"))
+    if "asio_post_framed" in runs and "asio_post_bare" in runs:
+        per = runs["asio_post_framed"].get("posts", 1000)
+        pair("asio: co_await asio::post, per op", "asio_post_framed", "asio_post_bare", "(none)", per=per)
     for case, label in (("case7_nested_frame_during_dumps", "7 nested frame p99.9, dumping"),
                         ("case7_root_frame_during_dumps", "7 root frame p99.9, dumping")):
         quiet, busy = f"{case}/0/iterations:20000", f"{case}/1/iterations:20000"
