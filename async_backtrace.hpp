@@ -40,6 +40,9 @@
 //   co_await ABT_AWAIT(x);   Marks a suspension point of a framed coroutine. x
 //                            is any awaitable; the result is exactly x's result.
 //                            Every co_await in a framed coroutine must use it.
+//                            In asio coroutines (asio::awaitable), use the
+//                            completion token ABT_USE_AWAITABLE of the optional
+//                            async_backtrace_asio.hpp instead.
 //   ABT_SITE("name")         Makes an abt::site (a static name + file:line) for
 //                            a persistent frame or a wait description.
 //   ABT_REENTER(pframe);     Scope guard: re-enters the abt::persistent_frame

@@ -20,7 +20,8 @@ using testing::count_of;
 
 namespace asiotest {
 
-unsigned read_wait_line = 0, processing_wait_line = 0, write_wait_line = 0;  // where sessions wait
+// Where sessions wait (set by handlers on any io thread: atomics).
+std::atomic<unsigned> read_wait_line{0}, processing_wait_line{0}, write_wait_line{0};
 
 struct counters {
     std::atomic<int> accepted{0}, replies{0}, processing{0}, ended{0};
@@ -49,7 +50,7 @@ private:
     // Each step records what the session will wait for, then starts it: the
     // completion may run on another thread before this handler returns.
     void read() {
-        read_wait_line = __LINE__; ABT_WAITING(frame_, "read request");
+        read_wait_line.store(__LINE__, std::memory_order_relaxed); ABT_WAITING(frame_, "read request");
         socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](std::error_code ec, std::size_t n) {
             self->on_read(ec, n);
         });
@@ -60,7 +61,7 @@ private:
         const std::string request(buffer_.data(), n);
         reply_ = parse(request);
         ++c_.processing;
-        processing_wait_line = __LINE__; ABT_WAITING(frame_, "processing timer");
+        processing_wait_line.store(__LINE__, std::memory_order_relaxed); ABT_WAITING(frame_, "processing timer");
         timer_.expires_after(request == "stuck" ? std::chrono::seconds(60) : std::chrono::milliseconds(1));
         timer_.async_wait([self = shared_from_this()](std::error_code e) { self->on_processed(e); });
     }
@@ -68,7 +69,7 @@ private:
         ABT_REENTER(frame_);
         --c_.processing;
         if (ec) return;  // cancelled at shutdown
-        write_wait_line = __LINE__; ABT_WAITING(frame_, "write reply");
+        write_wait_line.store(__LINE__, std::memory_order_relaxed); ABT_WAITING(frame_, "write reply");
         asio::async_write(socket_, asio::buffer(reply_), [self = shared_from_this()](std::error_code e, std::size_t) {
             self->on_written(e);
         });
@@ -122,8 +123,8 @@ TEST_CASE("asio handlers on four threads: persistent frames follow every session
 
     const std::string dump = abt::taskdump_tree(true);  // waits for handlers still finishing
     if (std::getenv("ABT_SHOW_DUMPS") != nullptr) std::fputs(dump.c_str(), stderr);
-    const auto waits_at = [&](unsigned line, const char* what) {
-        return count_of(dump, " suspended at " + testing::place(__FILE__, line) + " (" + what + ")");
+    const auto waits_at = [&](const std::atomic<unsigned>& line, const char* what) {
+        return count_of(dump, " suspended at " + testing::place(__FILE__, line.load()) + " (" + what + ")");
     };
     CHECK(count_of(dump, "\xE2\x95\xBC session at ") == sessions);
     CHECK(waits_at(read_wait_line, "read request") == sessions - 1);  // 12 never asked, 11 served and reading again

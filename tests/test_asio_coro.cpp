@@ -19,26 +19,28 @@ using testing::count_of;
 
 namespace asiocoro {
 
-unsigned read_line = 0, processing_line = 0, session_line = 0, read_frame_line = 0, process_frame_line = 0;
+// Where each frame and wait is (set by every session, on any io thread: atomics).
+std::atomic<unsigned> read_line{0}, processing_line{0}, session_line{0}, read_frame_line{0}, process_frame_line{0};
+void note(std::atomic<unsigned>& where, unsigned line) { where.store(line, std::memory_order_relaxed); }
 std::atomic<int> started{0}, served{0}, processing{0}, ended{0};
 
 asio::awaitable<std::size_t> read_request(asio::ip::tcp::socket& s, std::array<char, 64>& buf) {
-    read_frame_line = __LINE__; ABT_FRAMED();
-    read_line = __LINE__; co_return co_await s.async_read_some(asio::buffer(buf), ABT_USE_AWAITABLE);
+    note(read_frame_line, __LINE__); ABT_FRAMED();
+    note(read_line, __LINE__); co_return co_await s.async_read_some(asio::buffer(buf), ABT_USE_AWAITABLE);
 }
 
 asio::awaitable<std::string> process(const std::string& request) {
-    process_frame_line = __LINE__; ABT_FRAMED();
+    note(process_frame_line, __LINE__); ABT_FRAMED();
     asio::steady_timer timer(co_await asio::this_coro::executor);
     timer.expires_after(request == "stuck" ? std::chrono::seconds(60) : std::chrono::milliseconds(1));
     ++processing;
-    processing_line = __LINE__; co_await timer.async_wait(ABT_USE_AWAITABLE);  // throws when cancelled
+    note(processing_line, __LINE__); co_await timer.async_wait(ABT_USE_AWAITABLE);  // throws when cancelled
     --processing;
     co_return "echo:" + request;
 }
 
 asio::awaitable<void> session(asio::ip::tcp::socket s) {
-    session_line = __LINE__; ABT_FRAMED();
+    note(session_line, __LINE__); ABT_FRAMED();
     ++started;
     std::array<char, 64> buf{};
     try {
@@ -82,12 +84,15 @@ TEST_CASE("asio coroutines on four threads: each session's stack is shown where 
     const std::string dump = abt::taskdump_tree(true);  // waits for stacks still on their way to suspend
     if (std::getenv("ABT_SHOW_DUMPS") != nullptr) std::fputs(dump.c_str(), stderr);
     const std::string here = __FILE__;
-    const auto at = [&](unsigned line) { return testing::place(here.c_str(), line); };
-    CHECK(count_of(dump, "\xE2\x95\xBC asiocoro::session at " + at(session_line) + "\n") == sessions);  // roots, suspended
-    CHECK(count_of(dump, "\xE2\x94\x94\xE2\x95\xBC asiocoro::read_request at " + at(read_frame_line) + " suspended at " +
-                             at(read_line) + "\n") == sessions - 1);
-    CHECK(count_of(dump, "\xE2\x94\x94\xE2\x95\xBC asiocoro::process at " + at(process_frame_line) + " suspended at " +
-                             at(processing_line) + "\n") == 1);
+    const auto at = [&](const std::atomic<unsigned>& line) {
+        return testing::place(here.c_str(), line.load());
+    };
+    const std::string branch = "\xE2\x94\x94\xE2\x95\xBC asiocoro::";  // "└╼ asiocoro::"
+    CHECK(count_of(dump, "\xE2\x95\xBC asiocoro::session at " + at(session_line) + "\n") == sessions);  // roots
+    CHECK(count_of(dump, branch + "read_request at " + at(read_frame_line) + " suspended at " + at(read_line) + "\n") ==
+          sessions - 1);
+    CHECK(count_of(dump, branch + "process at " + at(process_frame_line) + " suspended at " + at(processing_line) +
+                             "\n") == 1);
     CHECK(count_of(dump, "[running]") == 0);
     CHECK(abt::task_count() == static_cast<std::size_t>(sessions));
 
