@@ -167,7 +167,7 @@ check-so: $(BUILD)/so-main
 	./$(BUILD)/so-main
 
 # ---- end to end: the echo server with 200 connections on 127.0.0.1 ------------
-$(BUILD)/e2e_echo: tests/e2e_echo.cpp | $(BUILD) deps
+$(BUILD)/e2e_echo: tests/e2e_echo.cpp tests/helpers.hpp $(HEADER) | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $< -o $@ -pthread
 
 check-e2e: $(BUILD)/e2e_echo $(BUILD)/echo_server $(BUILD)/echo_server-tsan

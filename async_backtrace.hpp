@@ -443,12 +443,14 @@ namespace detail {
 // tree. Lock order: the registry lock, then a thread's roots_lock.
 //
 // The registry lock (a spinlock) guards: the task list and every child list,
-// and of published frames: parent (once published), parked, tentative,
-// expected; and the kill of another thread's hand-over entry (below). A
+// and of published frames: parent (once published), parked, expected (a
+// `tentative` flag is only ever cleared: by its owner, or under the lock);
+// and the kill of another thread's hand-over entry (below). A
 // persistent frame's callbacks (ABT_REENTER) take only that frame's own
-// lock, which guards its entries and recorded_wait and orders its `wait`. It is never held while user code runs, so
-// nothing serializes or deadlocks. A dump holds it while it writes one task,
-// so a published frame cannot be unlinked or freed under it: every frame
+// lock, which guards its entries and recorded_wait and orders its `wait`.
+// Neither lock is ever held while user code runs, so nothing serializes or
+// deadlocks. A dump holds the registry lock while it writes one task, so a
+// published frame cannot be unlinked or freed under it: every frame
 // unlinks itself under the lock before its memory goes away. Between tasks
 // it lets go of the lock, keeping its place with a cursor node linked into
 // the task list (a frame without a site, skipped by every walk), so no
@@ -1572,6 +1574,13 @@ inline bool has_live_inline_entry(const thread_slots& slots, unsigned size) {
     return false;
 }
 
+/// A suspension's own entry, after await_suspend returned `next_handle` to
+/// run next: it now hands over to that coroutine only (see DESIGN: transfer).
+inline void turn_into_transfer(slot_entry& e, const void* next_handle) {
+    e.kind = slot_kind::transfer;
+    e.expected = identify_coroutine(next_handle);
+}
+
 /// After the inner await_suspend returned: decides what the entry becomes.
 /// This thread's stack only, so no lock; it never touches the awaiting frame,
 /// which another thread may be running or destroying by now.
@@ -1592,8 +1601,7 @@ ABT_DETAIL_NOINLINE inline void end_suspend_slow(std::uint64_t serial, const fra
     pop_to(slots, index);  // entries of suspensions nested in ours are done
     slot_entry& e = slots.entries[index - 1];
     if (outcome == suspend_outcome::transferred) {
-        e.kind = slot_kind::transfer;
-        e.expected = identify_coroutine(next_handle);
+        turn_into_transfer(e, next_handle);
     } else if (outcome == suspend_outcome::suspended && this_thread.work_item == work_item_kind::one_task &&
                resumer == nullptr && !has_live_inline_entry(slots, index - 1)) {
         e.kind = slot_kind::trampoline;  // control went back to the framework itself: no framed code, no join
@@ -1617,9 +1625,7 @@ ABT_DETAIL_ALWAYS_INLINE void end_suspend(std::uint64_t serial, const frame* res
         kill_own(slots->entries[--slots->size]);
         pop_dead(*slots);
     } else if (on_top && outcome == suspend_outcome::transferred) {
-        slot_entry& e = slots->entries[slots->size - 1];
-        e.kind = slot_kind::transfer;
-        e.expected = identify_coroutine(next_handle);
+        turn_into_transfer(slots->entries[slots->size - 1], next_handle);
     } else {
         end_suspend_slow(serial, resumer, outcome, next_handle);
     }

@@ -8,6 +8,8 @@
 
 #include <asio.hpp>
 
+#include "helpers.hpp"
+
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -25,6 +27,7 @@ extern char** environ;
 namespace {
 
 using asio::ip::tcp;
+using testing::count_of;
 constexpr int connections = 200;
 int failures = 0;
 
@@ -33,12 +36,6 @@ void check(bool ok, const std::string& what) {
         ++failures;
         std::fprintf(stderr, "e2e_echo: FAILED: %s\n", what.c_str());
     }
-}
-
-std::size_t count_of(const std::string& text, const std::string& needle) {
-    std::size_t n = 0;
-    for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
-    return n;
 }
 
 /// The server process; killed on every way out.
@@ -145,7 +142,8 @@ int main(int argc, char** argv) {
         // The server accepts the idle connections in its own time: dump until all of them are
         // sessions (bounded); each dump itself waits until the other sessions suspended.
         const auto settled = [](const std::string& t) {
-            return count_of(t, "echo::read_request at ") == connections - 1 && count_of(t, "echo::stuck_forever at ") == 1;
+            return count_of(t, "echo::read_request at ") == connections - 1 &&
+                   count_of(t, "echo::stuck_forever at ") == 1;
         };
         std::string text = dump(control);
         for (int attempt = 0; attempt < 100 && !settled(text); ++attempt) {
@@ -158,7 +156,8 @@ int main(int argc, char** argv) {
         check(count_of(text, "\xE2\x94\x94\xE2\x95\xBC echo::read_request at ") == connections - 1,
               "199 sessions waiting for a request");
         check(count_of(text, " suspended at examples/echo_server.cpp:") == connections, "200 waiting sessions");
-        check(count_of(text, "\xE2\x94\x94\xE2\x95\xBC echo::stuck_forever at ") == 1, "the stuck session in stuck_forever");
+        check(count_of(text, "\xE2\x94\x94\xE2\x95\xBC echo::stuck_forever at ") == 1,
+              "the stuck session in stuck_forever");
         check(count_of(text, "[running") >= 1, "the control session, running the dump");
 
         for (tcp::socket& s : clients) s.close();

@@ -203,7 +203,8 @@ TEST_CASE("callbacks entering one persistent frame from several threads at once 
     CHECK(bad_dumps == 0);
     const std::vector<std::string> lines = lines_of(abt::taskdump_tree());
     REQUIRE(lines.size() == 1);
-    CHECK(lines[0].find(" suspended at " + testing::place(__FILE__, wait_line.load()) + " (next read)") != std::string::npos);
+    const std::string waits = " suspended at " + testing::place(__FILE__, wait_line.load()) + " (next read)";
+    CHECK(lines[0].find(waits) != std::string::npos);
 }
 
 namespace {

@@ -125,6 +125,25 @@ struct client {
     uv_write_t write_req{};
     std::string request, received;
     bool connected = false;
+
+    void connect(uv_loop_t* loop, const sockaddr_in& server_address) {
+        uv_tcp_init(loop, &socket);
+        socket.data = this;
+        connect_req.data = this;
+        uv_tcp_connect(&connect_req, &socket, reinterpret_cast<const sockaddr*>(&server_address),
+                       [](uv_connect_t* req, int status) { static_cast<client*>(req->data)->on_connected(status); });
+    }
+    void on_connected(int status) {
+        if (status != 0) return;
+        connected = true;
+        uv_read_start(reinterpret_cast<uv_stream_t*>(&socket), alloc, [](uv_stream_t* s, ssize_t n, const uv_buf_t* b) {
+            std::unique_ptr<char[]> owned(b->base);
+            if (n > 0) static_cast<client*>(s->data)->received.append(b->base, static_cast<std::size_t>(n));
+        });
+        if (request.empty()) return;
+        uv_buf_t buf = uv_buf_init(request.data(), static_cast<unsigned>(request.size()));
+        uv_write(&write_req, reinterpret_cast<uv_stream_t*>(&socket), &buf, 1, [](uv_write_t*, int) {});
+    }
 };
 
 }  // namespace uvtest
@@ -160,23 +179,8 @@ TEST_CASE("libuv: persistent frames follow each connection's callback chain" * d
     client clients[3];
     const char* requests[3] = {"", "ping", "stuck"};
     for (int i = 0; i < 3; ++i) {
-        client& cl = clients[i];
-        cl.request = requests[i];
-        uv_tcp_init(&loop, &cl.socket);
-        cl.socket.data = &cl;
-        cl.connect_req.data = &cl;
-        uv_tcp_connect(&cl.connect_req, &cl.socket, reinterpret_cast<const sockaddr*>(&addr), [](uv_connect_t* req, int status) {
-            auto* c = static_cast<client*>(req->data);
-            if (status != 0) return;
-            c->connected = true;
-            uv_read_start(reinterpret_cast<uv_stream_t*>(&c->socket), alloc, [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
-                std::unique_ptr<char[]> owned(buf->base);
-                if (n > 0) static_cast<client*>(s->data)->received.append(buf->base, static_cast<std::size_t>(n));
-            });
-            if (c->request.empty()) return;
-            uv_buf_t buf = uv_buf_init(c->request.data(), static_cast<unsigned>(c->request.size()));
-            uv_write(&c->write_req, reinterpret_cast<uv_stream_t*>(&c->socket), &buf, 1, [](uv_write_t*, int) {});
-        });
+        clients[i].request = requests[i];
+        clients[i].connect(&loop, addr);
     }
 
     // Run until the checkpoint: three connections, one reply sent, one request in processing.
