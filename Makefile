@@ -21,7 +21,7 @@ TEST_SOURCES := tests/main.cpp tests/test_core.cpp tests/other_tu.cpp tests/test
                 tests/test_callbacks.cpp tests/test_dump.cpp tests/test_stress.cpp tests/test_misuse.cpp \
                 tests/test_libuv.cpp
 # asio's headers are heavy: its tests get their own binaries, in three configurations.
-ASIO_TEST_SOURCES := tests/main.cpp tests/test_asio.cpp tests/test_asio_coro.cpp
+ASIO_TEST_SOURCES := tests/main.cpp tests/test_asio.cpp tests/test_asio_coro.cpp tests/test_asio_join.cpp
 # Frameworks the integration tests use (the header itself needs none).
 TEST_LIBS    := -luv
 TEST_DEPS    := $(HEADER) $(TEST_KIT) $(TEST_SOURCES)

@@ -42,7 +42,8 @@
 //                            Every co_await in a framed coroutine must use it.
 //                            In asio coroutines (asio::awaitable), use the
 //                            completion token ABT_USE_AWAITABLE of the optional
-//                            async_backtrace_asio.hpp instead.
+//                            async_backtrace_asio.hpp instead (and its
+//                            abt::asio_support::awaitable_operators for && ||).
 //   ABT_SITE("name")         Makes an abt::site (a static name + file:line) for
 //                            a persistent frame or a wait description.
 //   ABT_REENTER(pframe);     Scope guard: re-enters the abt::persistent_frame
@@ -1020,6 +1021,10 @@ struct thread_slots {
     thread_slots* next_free = nullptr;  // in registry::free_slots, under the registry lock
 };
 
+/// The fix for every suspension that bypassed ABT_AWAIT.
+inline constexpr const char* bypassed_await_fix =
+    "wrap every co_await in a framed coroutine: co_await ABT_AWAIT(expr); in asio coroutines, pass the "
+    "completion token ABT_USE_AWAITABLE and use abt::asio_support::awaitable_operators (async_backtrace_asio.hpp)";
 
 [[noreturn]] inline void report_misuse(const frame* f, const char* what, const char* fix) {
     std::fprintf(stderr,
@@ -1425,7 +1430,7 @@ inline void destroy_inactive_frame(frame* f) {
                   "ended while it was not the innermost active frame on this thread; its coroutine was "
                   "suspended or resumed by a co_await that bypassed ABT_AWAIT, or a nested frame was left "
                   "out of order",
-                  "wrap every co_await in a framed coroutine: co_await ABT_AWAIT(expr);");
+                  bypassed_await_fix);
 }
 
 /// Every frame end but the hot one: f is listed, this thread's slot may
@@ -1668,17 +1673,22 @@ ABT_DETAIL_ALWAYS_INLINE void resume_activation(const suspension& s) {
 struct chain_suspension {
     frame* innermost = nullptr;
     frame* outermost = nullptr;
+    std::uint64_t serial = 0;  // of the hand-over entry for the operation's start (0: none)
 };
 
 /// Marks every frame running on this thread suspended, the innermost at `at`,
 /// and leaves none current. Empty when no frame runs. Under the lock: each
 /// frame becomes the top of its own run (its resumer is kept, not inferred),
 /// and a tentative parent cannot be confirmed here, so it is dropped.
+/// Pushes an inline_start entry for the innermost frame, as ABT_AWAIT does:
+/// coroutines that the operation's start runs at once (a join's operands,
+/// started from asio's parallel group) become its children. The framework
+/// starts the operation, then calls end_chain_suspend.
 inline chain_suspension suspend_running_chain(const frame_site* at) {
     thread_state& ts = this_thread;
     chain_suspension c;
     if (ts.current == nullptr) return c;
-    this_thread_slots();  // the one step that can throw (allocation): before anything changes
+    thread_slots& slots = this_thread_slots();  // the one step that can throw (allocation): before anything changes
     c.innermost = ts.current;
     bool all_settled = true;  // every frame published and settled by an earlier suspension
     for (frame* f = c.innermost; f != nullptr && all_settled; f = f->resumer)
@@ -1699,8 +1709,18 @@ inline chain_suspension suspend_running_chain(const frame_site* at) {
             c.outermost = f;
         }
     }
+    c.serial = push_hand_over(slots, c.innermost, nullptr);
     ts.current = nullptr;
+    if (ABT_DETAIL_UNLIKELY(ts.exiting)) ++ts.exiting_awaits;  // see give_back_if_idle_while_exiting
     return c;
+}
+
+/// The operation has started (or its start threw): the entry that
+/// suspend_running_chain pushed hands over no more children. This thread's
+/// stack only: the chain's frames may be running or gone on another thread
+/// by now, and are not touched.
+inline void end_chain_suspend(const chain_suspension& c) {
+    if (c.innermost != nullptr) end_suspend(c.serial, nullptr, suspend_outcome::suspended, nullptr);
 }
 
 /// The chain runs again, on this thread: call it on the thread that resumes
@@ -1853,7 +1873,7 @@ public:
             report_misuse(this_thread.current,
                           "was still active when its work item ended; its coroutine suspended through a "
                           "co_await that bypassed ABT_AWAIT",
-                          "wrap every co_await in a framed coroutine: co_await ABT_AWAIT(expr);");
+                          bypassed_await_fix);
         if (this_thread.slot_armed) {
             thread_slots& slots = this_thread_slots();
             pop_to(slots, saved_size_);
@@ -2246,7 +2266,7 @@ public:
             report_misuse(this_thread.current != nullptr ? this_thread.current : frame_,
                           "was still active when the callback that re-entered its persistent frame returned; "
                           "a coroutine suspended through a co_await that bypassed ABT_AWAIT",
-                          "wrap every co_await in a framed coroutine: co_await ABT_AWAIT(expr);");
+                          bypassed_await_fix);
         {
             lock_guard guard(*lock_);
             const unsigned inside = frame_->entries.load(std::memory_order_relaxed) - 1;

@@ -18,6 +18,24 @@
 // needs nothing (asio resumes it on the same thread: a child frame). Handlers
 // should run with no frame current (io_context::run outside framed code), as
 // with ABT_WORK_ITEM. With ABT_ENABLED 0 it is plain asio::use_awaitable.
+//
+// Joins: coroutines that an operation's start runs at once are the awaiting
+// frame's children, so the operands of a parallel group awaited with the
+// token are shown under it (co_spawn starts them at once when the awaiting
+// coroutine runs on their executor, a strand included; posted ones are tasks
+// of their own):
+//
+//     auto [order, e1, a, e2, b] = co_await asio::experimental::make_parallel_group(
+//         asio::co_spawn(ex, fetch_a(), asio::experimental::deferred),
+//         asio::co_spawn(ex, fetch_b(), asio::experimental::deferred))
+//         .async_wait(asio::experimental::wait_for_all(), ABT_USE_AWAITABLE);
+//
+// asio's awaitable_operators wait with plain use_awaitable inside, so use
+// these drop-in replacements (same results and error rules) instead:
+//
+//     using namespace abt::asio_support::awaitable_operators;
+//     auto [a, b] = co_await (fetch_a() && fetch_b());  // suspended at "(a && b)"
+//
 // Needs standalone asio with coroutine support (Debian libasio-dev 1.22).
 // MIT license, like async_backtrace.hpp.
 // ============================================================================
@@ -38,19 +56,27 @@
 #include <cstddef>
 
 #include <asio.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 
 #include "async_backtrace.hpp"
 
+#include <array>
+#include <cstddef>
 #include <exception>
+#include <optional>
+#include <tuple>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 #if !ABT_ENABLED
 #define ABT_USE_AWAITABLE (::asio::use_awaitable)
 #else
 #define ABT_USE_AWAITABLE \
     (::abt::asio_support::traced_t<::asio::use_awaitable_t<>>{::asio::use_awaitable, ABT_DETAIL_STATIC_SITE("")})
+#endif
 
+#if ABT_ENABLED
 namespace abt {
 namespace asio_support {
 
@@ -59,6 +85,13 @@ template <class Token>
 struct traced_t {
     Token token;
     const detail::frame_site* site;
+};
+
+/// Ends the hand-over of children that the operation's start may run (see
+/// suspend_running_chain), also when the start throws.
+struct end_chain_suspend_at_exit {
+    const detail::chain_suspension& suspended;
+    ~end_chain_suspend_at_exit() { detail::end_chain_suspend(suspended); }
 };
 
 }  // namespace asio_support
@@ -83,7 +116,12 @@ public:
         ::abt::detail::chain_suspension chain;
         auto suspend_then_initiate = [&chain, site = traced.site, init = std::move(initiation)](
                                          auto&& handler, auto&&... init_args) mutable {
-            chain = ::abt::detail::suspend_running_chain(site);
+            // `chain` lives in this coroutine's frame, which the operation's
+            // completion may resume and end on another thread before `init`
+            // returns: after `init`, only the local copy is used.
+            const ::abt::detail::chain_suspension suspended = ::abt::detail::suspend_running_chain(site);
+            chain = suspended;
+            ::abt::asio_support::end_chain_suspend_at_exit end{suspended};
             std::move(init)(std::forward<decltype(handler)>(handler), std::forward<decltype(init_args)>(init_args)...);
         };
         using value_type = typename return_type::value_type;
@@ -104,6 +142,168 @@ public:
         }
     }
 };
+
+namespace abt {
+namespace asio_support {
+namespace join_detail {
+
+#if ASIO_VERSION >= 102400
+#define ABT_DETAIL_ASIO_DEFERRED ::asio::deferred
+#else
+#define ABT_DETAIL_ASIO_DEFERRED ::asio::experimental::deferred
+#endif
+
+/// An operand's result as the parallel group hands it back: in an optional
+/// (so any T works, default-constructible or not), void as monostate.
+template <class T>
+struct boxed_value {
+    using type = T;
+};
+template <>
+struct boxed_value<void> {
+    using type = std::monostate;
+};
+template <class T>
+using boxed_t = std::optional<typename boxed_value<T>::type>;
+
+template <class T, class Executor>
+::asio::awaitable<boxed_t<T>, Executor> boxed(::asio::awaitable<T, Executor> a) {
+    if constexpr (std::is_void_v<T>) {
+        co_await std::move(a);
+        co_return std::monostate{};
+    } else {
+        co_return boxed_t<T>(co_await std::move(a));
+    }
+}
+
+/// Runs both operands as asio's parallel group does and waits for
+/// `condition`, with the awaiting coroutine stack suspended at `site`: the
+/// operands, which co_spawn starts at once, are its children in a dump.
+template <class T, class U, class Executor, class Condition>
+::asio::awaitable<std::tuple<std::array<std::size_t, 2>, std::exception_ptr, boxed_t<T>, std::exception_ptr, boxed_t<U>>,
+                  Executor>
+run_both(::asio::awaitable<T, Executor> t, ::asio::awaitable<U, Executor> u, Condition condition,
+         const detail::frame_site* site) {
+    auto ex = co_await ::asio::this_coro::executor;
+    co_return co_await ::asio::experimental::make_parallel_group(
+        ::asio::co_spawn(ex, boxed(std::move(t)), ABT_DETAIL_ASIO_DEFERRED),
+        ::asio::co_spawn(ex, boxed(std::move(u)), ABT_DETAIL_ASIO_DEFERRED))
+        .async_wait(condition, traced_t<::asio::use_awaitable_t<Executor>>{::asio::use_awaitable_t<Executor>{}, site});
+}
+
+// The result types are asio's own operators' (so these are drop-in).
+template <class T, class U, class Executor>
+using and_result_t = typename decltype(::asio::experimental::awaitable_operators::operator&&(
+    std::declval<::asio::awaitable<T, Executor>>(), std::declval<::asio::awaitable<U, Executor>>()))::value_type;
+template <class T, class U, class Executor>
+using or_result_t = typename decltype(::asio::experimental::awaitable_operators::operator||(
+    std::declval<::asio::awaitable<T, Executor>>(), std::declval<::asio::awaitable<U, Executor>>()))::value_type;
+
+template <class T>
+struct is_tuple : std::false_type {};
+template <class... T>
+struct is_tuple<std::tuple<T...>> : std::true_type {};
+template <class T>
+struct is_variant : std::false_type {};
+template <class... T>
+struct is_variant<std::variant<T...>> : std::true_type {};
+
+/// An operand's values as a tuple: none for void; a left tuple operand's
+/// elements (asio flattens `(a && b) && c`); otherwise the value.
+template <class T, bool Flatten>
+auto values_of(typename boxed_value<T>::type&& v) {
+    if constexpr (std::is_void_v<T>) {
+        return std::tuple<>{};
+    } else if constexpr (Flatten && is_tuple<T>::value) {
+        return std::move(v);
+    } else {
+        return std::tuple<T>(std::move(v));
+    }
+}
+
+/// `a && b`'s value: every value in order; a single value by itself.
+template <class R, class T, class U>
+R both_values(boxed_t<T>& a, boxed_t<U>& b) {
+    auto all = std::tuple_cat(values_of<T, true>(std::move(*a)), values_of<U, false>(std::move(*b)));
+    if constexpr (std::is_void_v<R>) {
+        return;
+    } else if constexpr (std::is_same_v<R, decltype(all)>) {
+        return all;
+    } else {
+        static_assert(std::tuple_size_v<decltype(all)> == 1, "asio's && result has a shape this adapter does not know");
+        return std::get<0>(std::move(all));
+    }
+}
+
+/// `a || b`'s value: the winner's value at its index; a left variant operand
+/// keeps its own alternative (asio flattens `(a || b) || c`).
+template <class R, class T, std::size_t... I>
+R left_alternative(T&& v, std::index_sequence<I...>) {
+    std::optional<R> r;
+    ((v.index() == I ? static_cast<void>(r.emplace(std::in_place_index<I>, std::get<I>(std::move(v)))) : void()), ...);
+    return std::move(*r);
+}
+template <class R, class T, class U>
+R winner_value(bool left_won, boxed_t<T>& a, boxed_t<U>& b) {
+    if (!left_won) return R(std::in_place_index<std::variant_size_v<R> - 1>, std::move(*b));
+    if constexpr (is_variant<T>::value && !std::is_same_v<std::variant_alternative_t<0, R>, T>) {
+        return left_alternative<R>(std::move(*a), std::make_index_sequence<std::variant_size_v<T>>{});
+    } else {
+        return R(std::in_place_index<0>, std::move(*a));
+    }
+}
+
+}  // namespace join_detail
+
+/// Drop-in replacements for asio::experimental::awaitable_operators, whose
+/// joins wait with plain asio::use_awaitable (a framed coroutine awaiting
+/// them would stay "running"): the same operators, results and error rules,
+/// and in a dump the awaiting frame is suspended at the operator with both
+/// operands as its children. Use one namespace or the other, not both:
+///     using namespace abt::asio_support::awaitable_operators;
+///     auto [a, b] = co_await (fetch_a() && fetch_b());
+namespace awaitable_operators {
+
+/// Both; when one fails, the other is cancelled and the error rethrown.
+template <class T, class U, class Executor>
+::asio::awaitable<join_detail::and_result_t<T, U, Executor>, Executor> operator&&(::asio::awaitable<T, Executor> t,
+                                                                                 ::asio::awaitable<U, Executor> u) {
+    auto [order, e0, r0, e1, r1] = co_await join_detail::run_both(
+        std::move(t), std::move(u), ::asio::experimental::wait_for_one_error(), ABT_DETAIL_STATIC_SITE("a && b"));
+    static_cast<void>(order);
+    if (e0 && e1) throw ::asio::multiple_exceptions(e0);
+    if (e0) std::rethrow_exception(e0);
+    if (e1) std::rethrow_exception(e1);
+    co_return join_detail::both_values<join_detail::and_result_t<T, U, Executor>, T, U>(r0, r1);
+}
+
+/// The first to succeed; the other is cancelled. When both fail, the error
+/// of the first to finish is rethrown (in asio::multiple_exceptions).
+template <class T, class U, class Executor>
+::asio::awaitable<join_detail::or_result_t<T, U, Executor>, Executor> operator||(::asio::awaitable<T, Executor> t,
+                                                                                ::asio::awaitable<U, Executor> u) {
+    auto [order, e0, r0, e1, r1] = co_await join_detail::run_both(
+        std::move(t), std::move(u), ::asio::experimental::wait_for_one_success(), ABT_DETAIL_STATIC_SITE("a || b"));
+    const bool left_first = order[0] == 0;
+    if (e0 && e1) throw ::asio::multiple_exceptions(left_first ? e0 : e1);
+    const bool left_won = left_first ? !e0 : static_cast<bool>(e1);
+    co_return join_detail::winner_value<join_detail::or_result_t<T, U, Executor>, T, U>(left_won, r0, r1);
+}
+
+}  // namespace awaitable_operators
+}  // namespace asio_support
+}  // namespace abt
+
+#else  // !ABT_ENABLED
+
+namespace abt {
+namespace asio_support {
+namespace awaitable_operators {
+using namespace ::asio::experimental::awaitable_operators;
+}  // namespace awaitable_operators
+}  // namespace asio_support
+}  // namespace abt
+
 #endif  // ABT_ENABLED
 
 #endif  // ABT_ASYNC_BACKTRACE_ASIO_HPP

@@ -1,0 +1,242 @@
+// Joins in asio coroutines on an io_context run by four threads: a parallel
+// group awaited with ABT_USE_AWAITABLE, and abt::asio_support's && and ||.
+// The operands, which co_spawn starts at once, are the awaiting frame's
+// children; the joins' results and error rules are asio's own.
+#include "../async_backtrace_asio.hpp"
+#include "helpers.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+using testing::count_of;
+
+namespace asiojoin {
+
+using namespace abt::asio_support::awaitable_operators;
+
+// Where each frame and wait is (set on any io thread: atomics).
+std::atomic<unsigned> leaf_frame_line{0}, leaf_wait_line{0}, group_frame_line{0}, group_wait_line{0},
+    and_frame_line{0};
+void note(std::atomic<unsigned>& where, unsigned line) { where.store(line, std::memory_order_relaxed); }
+
+/// The timers that blocked leaves wait on, so that the test can release them.
+/// `lock` guards `blocked`; a timer is cancelled only on the leaves' strand,
+/// while its leaf is suspended in the wait (asio timers are not thread-safe).
+std::mutex lock;
+std::vector<asio::steady_timer*> blocked;
+std::atomic<int> waiting{0};
+
+template <class Strand>
+void release_blocked(const Strand& strand) {
+    asio::post(strand, [] {
+        std::lock_guard<std::mutex> guard(lock);
+        for (asio::steady_timer* t : blocked) t->cancel();
+    });
+}
+
+/// Waits until released (or cancelled by its join), then returns `value`.
+asio::awaitable<int> blocked_leaf(int value) {
+    note(leaf_frame_line, __LINE__); ABT_FRAMED();
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::seconds(60));
+    {
+        std::lock_guard<std::mutex> guard(lock);
+        blocked.push_back(&timer);
+    }
+    ++waiting;
+    try {
+        note(leaf_wait_line, __LINE__); co_await timer.async_wait(ABT_USE_AWAITABLE);
+    } catch (const asio::system_error&) {  // released, or cancelled by the join
+    }
+    --waiting;
+    std::lock_guard<std::mutex> guard(lock);
+    blocked.erase(std::find(blocked.begin(), blocked.end(), &timer));
+    co_return value;
+}
+
+asio::awaitable<void> pause(int ms) {
+    ABT_FRAMED();
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(ms));
+    co_await timer.async_wait(ABT_USE_AWAITABLE);
+}
+asio::awaitable<int> quick(int value) {
+    co_await pause(1);
+    co_return value;
+}
+asio::awaitable<std::unique_ptr<int>> quick_unique(int value) {  // not default-constructible
+    co_await pause(1);
+    co_return std::make_unique<int>(value);
+}
+asio::awaitable<int> failing(int ms) {
+    co_await pause(ms);
+    throw std::runtime_error("failing");
+}
+
+std::atomic<int> result{0};
+
+asio::awaitable<void> group_parent() {
+    note(group_frame_line, __LINE__); ABT_FRAMED();
+    auto ex = co_await asio::this_coro::executor;
+    auto group = asio::experimental::make_parallel_group(asio::co_spawn(ex, blocked_leaf(1), asio::experimental::deferred),
+                                                         asio::co_spawn(ex, blocked_leaf(2), asio::experimental::deferred));
+    using asio::experimental::wait_for_all;
+    note(group_wait_line, __LINE__); auto [order, e0, r0, e1, r1] = co_await group.async_wait(wait_for_all(), ABT_USE_AWAITABLE);
+    static_cast<void>(order);
+    if (!e0 && !e1) result = r0 + r1;
+}
+
+asio::awaitable<void> and_parent() {
+    note(and_frame_line, __LINE__); ABT_FRAMED();
+    auto [a, b, c] = co_await (blocked_leaf(1) && blocked_leaf(2) && blocked_leaf(3));
+    result = a * 100 + b * 10 + c;
+}
+
+/// Runs `entry` on an io_context with four threads; stops them at the end.
+/// On a strand: a parallel group's operands cancel each other through
+/// cancellation slots, which are not thread-safe (asio's rule; TSan reports
+/// races inside asio without it). The strand still moves the coroutines from
+/// thread to thread, and co_spawn still starts the operands at once on it.
+struct four_threads {
+    asio::io_context ctx;
+    asio::strand<asio::io_context::executor_type> strand{asio::make_strand(ctx)};
+    std::vector<std::thread> threads;
+    explicit four_threads(asio::awaitable<void> entry) {
+        asio::co_spawn(strand, std::move(entry), asio::detached);
+        for (int i = 0; i < 4; ++i) threads.emplace_back([this] { ctx.run(); });
+    }
+    ~four_threads() {
+        for (std::thread& t : threads) t.join();  // run() returns once the entry coroutine is done
+    }
+};
+
+std::string dump_when_waiting(int leaves) {
+    REQUIRE(testing::wait_until([&] { return waiting == leaves; }));
+    const std::string dump = abt::taskdump_tree(true);  // waits for stacks still on their way to suspend
+    if (std::getenv("ABT_SHOW_DUMPS") != nullptr) std::fputs(dump.c_str(), stderr);
+    return dump;
+}
+
+std::string here(const std::atomic<unsigned>& line) { return testing::place(__FILE__, line.load()); }
+
+std::string leaf_line(const char* connector) {
+    return std::string("  ") + connector + "\xE2\x95\xBC asiojoin::blocked_leaf at " + here(leaf_frame_line) +
+           " suspended at " + here(leaf_wait_line) + "\n";
+}
+const char* const branch_tee = "\xE2\x94\x9C";     // ├
+const char* const branch_corner = "\xE2\x94\x94";  // └
+
+}  // namespace asiojoin
+
+TEST_CASE("asio parallel group awaited with ABT_USE_AWAITABLE: the operands are the awaiting frame's children" *
+          doctest::skip(!ABT_ENABLED)) {
+    using namespace asiojoin;
+    result = 0;
+    {
+        four_threads io(group_parent());
+        const std::string dump = dump_when_waiting(2);
+        CHECK(dump == "\xE2\x95\xBC asiojoin::group_parent at " + here(group_frame_line) + " suspended at " +
+                          here(group_wait_line) + "\n" + leaf_line(branch_tee) + leaf_line(branch_corner));
+        CHECK(abt::task_count() == 1);
+        release_blocked(io.strand);
+    }
+    CHECK(result == 3);
+    CHECK(abt::task_count() == 0);
+}
+
+TEST_CASE("abt::asio_support's && of three operands: all three are the awaiting frame's children" *
+          doctest::skip(!ABT_ENABLED)) {
+    using namespace asiojoin;
+    result = 0;
+    {
+        four_threads io(and_parent());
+        const std::string dump = dump_when_waiting(3);
+        const std::vector<std::string> lines = testing::lines_of(dump);
+        REQUIRE(lines.size() == 4);
+        const std::string parent = "\xE2\x95\xBC asiojoin::and_parent at " + here(and_frame_line) + " suspended at ";
+        CHECK(lines[0].compare(0, parent.size(), parent) == 0);
+        CHECK(lines[0].find("async_backtrace_asio.hpp:") != std::string::npos);
+        CHECK(lines[0].find(" (a && b)") == lines[0].size() - 9);
+        CHECK(count_of(dump, leaf_line(branch_tee)) == 2);
+        CHECK(count_of(dump, leaf_line(branch_corner)) == 1);
+        CHECK(abt::task_count() == 1);
+        release_blocked(io.strand);
+    }
+    CHECK(result == 123);
+    CHECK(abt::task_count() == 0);
+}
+
+namespace asiojoin {
+
+// Drop-in: the same result types as asio's operators (also with ABT_ENABLED 0).
+template <class T, class U>
+using ours_and = typename decltype(std::declval<asio::awaitable<T>>() && std::declval<asio::awaitable<U>>())::value_type;
+template <class T, class U>
+using ours_or = typename decltype(std::declval<asio::awaitable<T>>() || std::declval<asio::awaitable<U>>())::value_type;
+static_assert(std::is_void_v<ours_and<void, void>>);
+static_assert(std::is_same_v<ours_and<int, void>, int>);
+static_assert(std::is_same_v<ours_and<void, int>, int>);
+static_assert(std::is_same_v<ours_and<int, long>, std::tuple<int, long>>);
+static_assert(std::is_same_v<ours_and<std::tuple<int, long>, char>, std::tuple<int, long, char>>);
+static_assert(std::is_same_v<ours_and<int, std::tuple<long>>, std::tuple<int, std::tuple<long>>>);
+static_assert(std::is_same_v<ours_or<void, void>, std::variant<std::monostate, std::monostate>>);
+static_assert(std::is_same_v<ours_or<int, void>, std::variant<int, std::monostate>>);
+static_assert(std::is_same_v<ours_or<std::variant<int, long>, char>, std::variant<int, long, char>>);
+
+std::atomic<int> checks_passed{0};
+
+asio::awaitable<void> results_and_errors() {
+    ABT_FRAMED();
+    // &&: every value, in order; a void operand adds none.
+    auto [a, b] = co_await (quick(1) && quick(2));
+    const int c = co_await (pause(1) && quick(3));
+    if (a == 1 && b == 2 && c == 3) ++checks_passed;
+    // ||: the first to succeed wins, and the other is cancelled (a blocked leaf
+    // would otherwise wait 60 s); a left variant keeps its own alternative.
+    auto won = co_await (blocked_leaf(1) || quick(2));
+    if (won.index() == 1 && std::get<1>(won) == 2) ++checks_passed;
+    auto three = co_await (blocked_leaf(1) || pause(1) || quick_unique(7));
+    if (three.index() == 1 || (three.index() == 2 && *std::get<2>(three) == 7)) ++checks_passed;
+    auto survivor = co_await (failing(1) || quick(4));
+    if (survivor.index() == 1 && std::get<1>(survivor) == 4) ++checks_passed;
+    // &&: one failure cancels the other and is rethrown (both failed here:
+    // the cancelled leaf returns normally, so only the first error remains).
+    try {
+        co_await (failing(1) && blocked_leaf(1));
+    } catch (const std::runtime_error& e) {
+        if (std::string(e.what()) == "failing") ++checks_passed;
+    }
+    // ||: both fail: asio::multiple_exceptions, holding the first error.
+    try {
+        co_await (failing(1) || failing(2));
+    } catch (const asio::multiple_exceptions& e) {
+        try {
+            std::rethrow_exception(e.first_exception());
+        } catch (const std::runtime_error&) {
+            ++checks_passed;
+        }
+    }
+}
+
+}  // namespace asiojoin
+
+TEST_CASE("abt::asio_support's && and ||: asio's results, cancellation and error rules, no task left") {
+    using namespace asiojoin;
+    checks_passed = 0;
+    { four_threads io(results_and_errors()); }
+    CHECK(checks_passed == 6);
+    CHECK(waiting == 0);
+    CHECK(abt::task_count() == 0);
+}
