@@ -528,10 +528,15 @@ namespace detail {
 // at an operation, and resumes them on whichever thread completes it. Its
 // adapter (async_backtrace_asio.hpp) calls suspend_running_chain when the
 // operation starts, which publishes and suspends every frame running on the
-// thread down to the work item's (or thread's) bottom, and
-// resume_running_chain on the thread that resumes the stack, before any of
-// its frames runs; a child coroutine that the framework resumes on the same
-// thread while its caller's frame is current is a call child, as usual.
+// thread down to the work item's (or thread's) bottom and pushes an
+// inline_start entry for the innermost one (with no resumer: nothing runs
+// after the suspension), then starts the operation and calls
+// end_chain_suspend, which pops it: stacks that the start runs at once (a
+// parallel group's operands) are its children, as in an ABT_AWAIT join. It
+// calls resume_running_chain on the thread that resumes the stack, before
+// any of its frames runs; that kills the entry if it is still live, as
+// resume_activation does. A child coroutine that the framework resumes on the
+// same thread while its caller's frame is current is a call child, as usual.
 //
 // After the inner await_suspend returns, ABT_AWAIT never touches the
 // awaiting frame or itself again (another thread may already have resumed or
