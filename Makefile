@@ -16,10 +16,10 @@ BUILD    := build
 
 HEADER       := async_backtrace.hpp
 ASIO_HEADER  := async_backtrace_asio.hpp
-TEST_KIT     := tests/coro.hpp tests/helpers.hpp tests/asio_clients.hpp
+TEST_KIT     := tests/coro.hpp tests/helpers.hpp tests/asio_clients.hpp tests/json.hpp
 TEST_SOURCES := tests/main.cpp tests/test_core.cpp tests/other_tu.cpp tests/test_coroutines.cpp \
                 tests/test_callbacks.cpp tests/test_dump.cpp tests/test_stress.cpp tests/test_misuse.cpp \
-                tests/test_libuv.cpp
+                tests/test_libuv.cpp tests/test_diagnostics.cpp
 # asio's headers are heavy: its tests get their own binaries, in three configurations.
 ASIO_TEST_SOURCES := tests/main.cpp tests/test_asio.cpp tests/test_asio_coro.cpp tests/test_asio_join.cpp
 # Frameworks the integration tests use (the header itself needs none).

@@ -208,6 +208,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #if ABT_ENABLED
@@ -215,8 +216,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <thread>
 #include <type_traits>
+#include <utility>
+#include <algorithm>
+#if defined(__unix__) || defined(__APPLE__)
+#include <time.h>  // clock_gettime
+#endif
 #endif
 
 #if ABT_DETAIL_HAS_COROUTINES
@@ -248,12 +255,60 @@ struct site {
     const detail::frame_site* record;
 };
 
-/// Every live task as a tree (format in the README). Data-race free; may be
-/// called from any thread, including from inside a task.
+/// What a dump shows (taskdump_tree, taskdump_json, taskdump_folded, dump).
+struct dump_options {
+    /// Collapse identical tasks, and identical sibling subtrees anywhere in a
+    /// task, into one entry with a count ([×N]) and their times as ranges.
+    /// Identical: the same frames, states and await sites.
+    bool group = false;
+    /// First wait (at most ABT_DUMP_WAIT_MS) for running tasks to suspend.
+    bool wait_for_running_tasks = false;
+    /// Wait times of suspended frames, idle times of persistent frames, and
+    /// task ages (coarse: a few ms).
+    bool times = true;
+    /// A header line per task: its id, name and tags (and age).
+    bool ids = true;
+    /// At most this many entries (tasks or groups; 0: all). The others are
+    /// counted on a last line.
+    std::size_t max_tasks = 0;
+    /// Frames at most this deep (1: roots only; 0: all). Deeper ones are
+    /// counted on a line of their own.
+    std::size_t max_depth = 0;
+};
+
+/// Every live task as a tree, as configured (format in the README).
+/// Data-race free; may be called from any thread, including from inside a
+/// task.
+std::string taskdump_tree(const dump_options& options);
+
+/// The tree alone, without ids, times or grouping: the format of version
+/// 0.1 (taskdump_tree(options) with ids and times off).
 std::string taskdump_tree(bool wait_for_running_tasks = false);
 
-/// Prints taskdump_tree(false) to out.
-void dump(std::FILE* out = stderr);
+/// The same as JSON, versioned ("format_version": 1; schema in the README).
+/// Valid JSON for any name or tag (escaped; invalid UTF-8 replaced).
+std::string taskdump_json(const dump_options& options = dump_options());
+
+/// Folded stacks, one line per path from a task's root to a leaf frame
+/// (then its await site), with how many tasks share it: "a;b;file:line 42".
+/// The input of flamegraph.pl, inferno and speedscope.
+std::string taskdump_folded(const dump_options& options = dump_options());
+
+/// Prints taskdump_tree(options) to out.
+void dump(std::FILE* out = stderr, const dump_options& options = dump_options());
+
+/// Names the task whose code runs on this thread (its root frame's task),
+/// shown in dumps; copies the name. False when no frame runs here.
+bool set_task_name(std::string_view name);
+
+/// Sets a key=value tag of the current task (a request or connection id,
+/// say); a key set again gets the new value. Copies both. False when no
+/// frame runs here.
+bool set_task_tag(std::string_view key, std::string_view value);
+
+/// The id of the current task (small, unique, increasing on each thread);
+/// 0 when no frame runs here.
+std::uint64_t current_task_id();
 
 /// This thread's logical chain, innermost active frame first, up to the root
 /// of its task (for a lazy child: through the frames awaiting it). Empty when
@@ -293,7 +348,16 @@ public:
     persistent_frame& operator=(const persistent_frame&) = delete;
 };
 inline std::string taskdump_tree(bool) { return std::string(); }
-inline void dump(std::FILE*) {}
+inline std::string taskdump_tree(const dump_options&) { return std::string(); }
+inline std::string taskdump_json(const dump_options&) {
+    return "{\"format_version\":1,\"generator\":\"async_backtrace.hpp (disabled)\",\"grouped\":false,"
+           "\"omitted_tasks\":0,\"tasks\":[]}\n";
+}
+inline std::string taskdump_folded(const dump_options&) { return std::string(); }
+inline void dump(std::FILE*, const dump_options&) {}
+inline bool set_task_name(std::string_view) { return false; }
+inline bool set_task_tag(std::string_view, std::string_view) { return false; }
+inline std::uint64_t current_task_id() { return 0; }
 inline std::vector<location> backtrace() { return {}; }
 inline std::size_t task_count() { return 0; }
 }  // namespace ABT_DETAIL_ABI
@@ -528,11 +592,13 @@ namespace detail {
 // at an operation, and resumes them on whichever thread completes it. Its
 // adapter (async_backtrace_asio.hpp) calls suspend_running_chain when the
 // operation starts, which publishes and suspends every frame running on the
-// thread down to the work item's (or thread's) bottom and pushes an
-// inline_start entry for the innermost one (with no resumer: nothing runs
-// after the suspension), then starts the operation and calls
+// thread down to the work item's (or thread's) bottom and, for a join only,
+// pushes an inline_start entry for the innermost one (with no resumer:
+// nothing runs after the suspension), then starts the operation and calls
 // end_chain_suspend, which pops it: stacks that the start runs at once (a
-// parallel group's operands) are its children, as in an ABT_AWAIT join. It
+// parallel group's operands) are its children, as in an ABT_AWAIT join.
+// Other operations push none: their start may resume an unrelated stack
+// inline (a notification dispatching a waiter), not start a child. It
 // calls resume_running_chain on the thread that resumes the stack, before
 // any of its frames runs; that kills the entry if it is still live, as
 // resume_activation does. A child coroutine that the framework resumes on the
@@ -784,6 +850,7 @@ struct atomic_cell {
 };
 
 struct slot_entry;
+struct task_info;
 
 /// Where a frame is listed. Written by the owner thread only (under the
 /// lock that guards the list it joins or leaves); the owner reads it freely.
@@ -845,6 +912,18 @@ struct frame {
     frame* last_child;
     frame* prev_sibling;
     frame* next_sibling;
+    // When `wait` last became non-null (coarse_now_ns), written with it under
+    // the same sequence count.
+    atomic_cell<std::uint64_t> wait_since;
+
+    // ---- tasks (root frames) only: set by become_task, guarded like the
+    //      links of the list the root is in ----
+    std::uint64_t task_id;  // 0: not a task
+    std::uint64_t born_ns;  // when it became a task (coarse_now_ns)
+    // Name and tags (set_task_name, set_task_tag): null until the first is
+    // set. Written by the task's own code under the registry lock; freed
+    // when the task's root ends, after it left its list.
+    atomic_cell<task_info*> info;
 };
 
 // The hot path writes five fields; a frame whose construction wrote more
@@ -859,21 +938,38 @@ ABT_DETAIL_PROGRAM_WIDE inline constexpr frame_site no_await_site{{"", "", 0}, n
 
 inline bool is_running(const frame* f) { return f->wait.load(std::memory_order_relaxed) == nullptr; }
 
-/// Writes f's `wait` under its sequence lock. One writer at a time: the
-/// thread that runs f's activation (or holds a persistent frame's lock).
-inline void set_wait(frame* f, const frame_site* w) {
+/// Monotonic time in nanoseconds, coarse (Linux: CLOCK_MONOTONIC_COARSE, a
+/// few ns to read, advancing every 1-4 ms): good for wait times and ages.
+inline std::uint64_t coarse_now_ns() noexcept {
+#if defined(CLOCK_MONOTONIC_COARSE)
+    timespec t;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+    return static_cast<std::uint64_t>(t.tv_sec) * 1000000000u + static_cast<std::uint64_t>(t.tv_nsec);
+#else
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count());
+#endif
+}
+
+/// Writes f's `wait` (and, with it, since when it waits) under its sequence
+/// lock. One writer at a time: the thread that runs f's activation (or holds
+/// a persistent frame's lock).
+inline void set_wait(frame* f, const frame_site* w, std::uint64_t since = 0) {
     const std::uint64_t n = f->wait_changes.load(std::memory_order_relaxed);
     f->wait_changes.store(n + 1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_release);  // odd before the new value
     f->wait.store(w, std::memory_order_relaxed);
+    if (w != nullptr) f->wait_since.store(since, std::memory_order_relaxed);
     f->wait_changes.store(n + 2, std::memory_order_release);
 }
 
-/// f's `wait` with the count of changes it belongs to; false while a change
-/// is under way.
-inline bool read_wait(const frame* f, const frame_site*& w, std::uint64_t& changes) {
+/// f's `wait` and `wait_since` with the count of changes they belong to;
+/// false while a change is under way.
+inline bool read_wait(const frame* f, const frame_site*& w, std::uint64_t& since, std::uint64_t& changes) {
     changes = f->wait_changes.load(std::memory_order_acquire);
     w = f->wait.load(std::memory_order_relaxed);
+    since = f->wait_since.load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
     return changes % 2 == 0 && f->wait_changes.load(std::memory_order_relaxed) == changes;
 }
@@ -933,6 +1029,12 @@ private:
     spinlock& lock_;
 };
 
+/// A task's name and tags (set_task_name, set_task_tag), copied by dumps.
+struct task_info {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> tags;  // in the order first set
+};
+
 struct thread_state;
 struct thread_slots;
 
@@ -942,7 +1044,12 @@ struct registry {
     std::size_t task_count = 0; // published roots
     thread_state* threads = nullptr;  // threads whose unpublished roots dumps must show
     thread_slots* free_slots = nullptr;  // hand-over stacks of ended threads, for reuse (never freed)
+    // Task ids are handed out in blocks of task_id_block, one block per
+    // thread at a time (no shared cache line per task); ids are unique and
+    // increase on each thread. Atomic: taken without the lock.
+    std::atomic<std::uint64_t> task_ids_handed_out{0};
 };
+constexpr std::uint64_t task_id_block = 32;
 /// One per program: an inline variable, constant-initialized, visible to
 /// every shared library.
 ABT_DETAIL_PROGRAM_WIDE inline registry the_registry;
@@ -962,6 +1069,8 @@ struct thread_state {
     bool exiting = false;         // its thread_local destructors have begun: never listed again
     thread_slots* slots = nullptr;  // its hand-over stack, from the pool on first use
     unsigned exiting_awaits = 0;    // suspensions in progress that began after `exiting` was set
+    std::uint64_t next_task_id = 0;  // this thread's block of task ids: [next_task_id, task_id_end)
+    std::uint64_t task_id_end = 0;
 
     // ---- this thread's shard of the task list: its unpublished roots ----
     // roots_lock guards `roots` (the sentinel's children and their sibling
@@ -1118,9 +1227,34 @@ inline thread_exit_hook::~thread_exit_hook() {
 /// A new root that nobody else can know yet: listed in this thread's roots
 /// only, under this thread's own lock. May be called with the registry lock
 /// held (lock order: registry, then a thread's roots_lock).
+/// The next task id of this thread's block (see registry::task_ids_handed_out).
+inline std::uint64_t new_task_id() {
+    thread_state& ts = this_thread;
+    if (ts.next_task_id == ts.task_id_end) {
+        ts.next_task_id = the_registry.task_ids_handed_out.fetch_add(task_id_block, std::memory_order_relaxed) + 1;
+        ts.task_id_end = ts.next_task_id + task_id_block;
+    }
+    return ts.next_task_id++;
+}
+
+/// f becomes a task (a root): a new id, born now, no name. The caller holds
+/// the lock of the list f joins as a root, or f is not in one yet.
+inline void become_task(frame* f) {
+    f->task_id = new_task_id();
+    f->born_ns = coarse_now_ns();
+    f->info.store(nullptr, std::memory_order_relaxed);
+}
+
+/// A task's root ended and left its list (no dump can reach it): its name
+/// and tags go.
+inline void forget_task_info(frame* f) {
+    if (f->parent == nullptr) delete f->info.load(std::memory_order_relaxed);
+}
+
 inline void list_as_thread_root(frame* f) {
     thread_state& ts = this_thread;
     f->is_top = true;
+    become_task(f);
     {
         lock_guard guard(ts.roots_lock);
         append_child(&ts.roots, f);
@@ -1136,18 +1270,23 @@ inline void unlist_thread_root(frame* f) {
     --ts.root_count;
 }
 
-/// Publishes f: links it into the task tree under `parent`.
+/// Publishes f: links it into the task tree under `parent` (null: a task).
+/// A root that was a thread root keeps its task id, age and name.
 inline void locked_list_in_tree(frame* f, frame* parent) {
-    if (f->listed == membership::thread_roots) unlist_thread_root(f);
+    const bool was_task = f->listed == membership::thread_roots;
+    if (was_task) unlist_thread_root(f);
     init_listed_fields(f);
+    if (parent == nullptr && !was_task) become_task(f);
     f->listed = membership::tree;
     locked_link(f, parent);
 }
 
 /// Moves f (and its subtree) under new_parent, or to the task list.
 inline void locked_move(frame* f, frame* new_parent) {
+    const bool becomes_task = new_parent == nullptr && f->parent != nullptr;
     locked_unlink(f);
     f->tentative.store(false, std::memory_order_relaxed);
+    if (becomes_task) become_task(f);
     locked_link(f, new_parent);
 }
 
@@ -1316,6 +1455,7 @@ inline void locked_retire(frame* f) {
     while (f->first_child != nullptr) locked_move(f->first_child, nullptr);
     locked_release_hand_over(f);
     locked_unlink(f);
+    forget_task_info(f);
 }
 
 
@@ -1363,10 +1503,11 @@ inline frame* activation_top(frame* f) {
 /// site records, and a dump needs each word whole, not an order among them
 /// (see DESIGN: fast suspension).
 inline void set_activation_wait(frame* innermost, frame* top, const frame_site* at, const frame_site* outer) {
-    set_wait(innermost, at);
+    const std::uint64_t since = at != nullptr ? coarse_now_ns() : 0;  // one clock read per suspension
+    set_wait(innermost, at, since);
     for (frame* f = innermost; f != top;) {
         f = f->parent;
-        set_wait(f, outer);
+        set_wait(f, outer, since);
     }
 }
 
@@ -1413,7 +1554,7 @@ ABT_DETAIL_NOINLINE inline void attach_frame_slow(frame* f, attach_mode mode) {
         f->parent = nullptr;
         list_as_thread_root(f);
     }
-    if (publish_now) set_wait(f, &no_await_site);  // idle until a callback enters it
+    if (publish_now) set_wait(f, &no_await_site, coarse_now_ns());  // idle until a callback enters it
 }
 
 ABT_DETAIL_NOINLINE inline void enter_frame_slow(frame* f) {
@@ -1453,7 +1594,10 @@ ABT_DETAIL_NOINLINE inline void leave_frame_slow(frame* f) {
         lock_guard guard(the_registry.lock);
         locked_retire(f);
     }
-    if (f->listed == membership::thread_roots) unlist_thread_root(f);
+    if (f->listed == membership::thread_roots) {
+        unlist_thread_root(f);
+        forget_task_info(f);
+    }
     if (ABT_DETAIL_UNLIKELY(ts.exiting)) give_back_if_idle_while_exiting(ts);
 }
 
@@ -1678,29 +1822,33 @@ ABT_DETAIL_ALWAYS_INLINE void resume_activation(const suspension& s) {
 struct chain_suspension {
     frame* innermost = nullptr;
     frame* outermost = nullptr;
-    std::uint64_t serial = 0;  // of the hand-over entry for the operation's start (0: none)
+    bool hands_over = false;   // an entry was pushed for the operation's start
+    std::uint64_t serial = 0;  // its serial (0: the stack was full)
 };
 
 /// Marks every frame running on this thread suspended, the innermost at `at`,
 /// and leaves none current. Empty when no frame runs. Under the lock: each
 /// frame becomes the top of its own run (its resumer is kept, not inferred),
 /// and a tentative parent cannot be confirmed here, so it is dropped.
-/// Pushes an inline_start entry for the innermost frame, as ABT_AWAIT does:
-/// coroutines that the operation's start runs at once (a join's operands,
-/// started from asio's parallel group) become its children. The framework
-/// starts the operation, then calls end_chain_suspend.
-inline chain_suspension suspend_running_chain(const frame_site* at) {
+/// With `hand_over_children` (a join), pushes an inline_start entry for the
+/// innermost frame, as ABT_AWAIT does: the stacks that the operation's start
+/// runs at once (a parallel group's operands) become its children. Only for
+/// joins: another operation's start may resume an unrelated stack inline,
+/// whose new frames must not take the entry. The framework starts the
+/// operation, then calls end_chain_suspend.
+inline chain_suspension suspend_running_chain(const frame_site* at, bool hand_over_children) {
     thread_state& ts = this_thread;
     chain_suspension c;
     if (ts.current == nullptr) return c;
     thread_slots& slots = this_thread_slots();  // the one step that can throw (allocation): before anything changes
     c.innermost = ts.current;
+    const std::uint64_t since = coarse_now_ns();
     bool all_settled = true;  // every frame published and settled by an earlier suspension
     for (frame* f = c.innermost; f != nullptr && all_settled; f = f->resumer)
         all_settled = f->listed == membership::tree && f->settled;
     if (all_settled) {  // the fast suspension of DESIGN: only `wait` words change
         for (frame* f = c.innermost; f != nullptr; f = f->resumer) {
-            set_wait(f, f == c.innermost ? at : &no_await_site);
+            set_wait(f, f == c.innermost ? at : &no_await_site, since);
             c.outermost = f;
         }
     } else {
@@ -1710,13 +1858,16 @@ inline chain_suspension suspend_running_chain(const frame_site* at) {
             f->is_top = true;
             if (f->tentative.load(std::memory_order_relaxed)) locked_move(f, nullptr);
             f->settled = true;
-            set_wait(f, f == c.innermost ? at : &no_await_site);
+            set_wait(f, f == c.innermost ? at : &no_await_site, since);
             c.outermost = f;
         }
     }
-    c.serial = push_hand_over(slots, c.innermost, nullptr);
+    if (hand_over_children) {
+        c.hands_over = true;
+        c.serial = push_hand_over(slots, c.innermost, nullptr);
+        if (ABT_DETAIL_UNLIKELY(ts.exiting)) ++ts.exiting_awaits;  // see give_back_if_idle_while_exiting
+    }
     ts.current = nullptr;
-    if (ABT_DETAIL_UNLIKELY(ts.exiting)) ++ts.exiting_awaits;  // see give_back_if_idle_while_exiting
     return c;
 }
 
@@ -1725,7 +1876,7 @@ inline chain_suspension suspend_running_chain(const frame_site* at) {
 /// stack only: the chain's frames may be running or gone on another thread
 /// by now, and are not touched.
 inline void end_chain_suspend(const chain_suspension& c) {
-    if (c.innermost != nullptr) end_suspend(c.serial, nullptr, suspend_outcome::suspended, nullptr);
+    if (c.hands_over) end_suspend(c.serial, nullptr, suspend_outcome::suspended, nullptr);
 }
 
 /// The chain runs again, on this thread: call it on the thread that resumes
@@ -1905,76 +2056,72 @@ private:
 /// belongs to (see read_wait).
 struct read_state {
     const frame_site* wait;
+    std::uint64_t since;  // with `wait`: its time is part of the same change
     std::uint64_t changes;
     friend bool operator==(const read_state& a, const read_state& b) {
         return a.wait == b.wait && a.changes == b.changes;
     }
 };
 
-struct dump_writer {
-    std::string out;
-    std::string indent;  // the connectors of the ancestors of the frame being written
-    // Two reads of one task's frames, in the order locked_write_subtree
-    // visits them (see locked_read_still_task); reused from task to task.
-    std::vector<read_state> first_read, second_read;
-    std::size_t next_state = 0;  // the next frame's entry in first_read, while writing
-
-    /// One frame: "╼ name at file:line", then its state unless the caller
-    /// prints a [running] note for the whole task instead.
-    /// `wait` as read (null: [running]); &no_await_site for no state at all.
-    void frame_line(const std::string& prefix, const char* connector, const frame* f, const frame_site* wait) {
-        out += prefix;
-        out += connector;
-        out += "\xE2\x95\xBC ";  // ╼
-        const location& w = f->site->where;
-        out += w.function;
-        out += " at ";
-        append_place(w);
-        if (wait == nullptr) {
-            out += " [running]";
-        } else if (wait != &no_await_site) {
-            out += " suspended at ";
-            append_place(wait->where);
-            if (wait->function_id == nullptr && wait->where.function[0] != '\0') {
-                out += " (";
-                out += wait->where.function;
-                out += ')';
-            }
-        }
-        out += '\n';
-    }
-
-    void note_line(const std::string& prefix, const char* connector, const char* text) {
-        out += prefix;
-        out += connector;
-        out += "\xE2\x94\x88 ";  // ┈
-        out += text;
-        out += '\n';
-    }
-
-    void append_place(const location& w) {
-        out += w.file;
-        out += ':';
-        char digits[10];
-        std::size_t n = sizeof digits;
-        std::uint32_t line = w.line;
-        do {
-            digits[--n] = static_cast<char>('0' + line % 10);
-            line /= 10;
-        } while (line != 0 && n > 0);
-        out.append(digits + n, sizeof digits - n);
-    }
+/// What a dump copied of one frame, under the lock that guards it. Sites
+/// are static records: they outlive the frame.
+enum class frame_state : unsigned char {
+    running,    // runs now (or is this dump's own frame)
+    suspended,  // at an ABT_AWAIT (`wait` is its site) or below one (&no_await_site)
+    idle        // a persistent frame with no callback inside (`wait`: ABT_WAITING's site, or &no_await_site)
+};
+struct frame_copy {
+    const frame_site* site;
+    const frame_site* wait;  // null while running
+    std::uint64_t since;     // coarse_now_ns when it began to wait (not running)
+    unsigned depth;          // 0: the task's root
+    frame_state state;
 };
 
-// Connectors: "├" and "└" then "╼"; continuation "│  " or "   ".
-constexpr const char* tee = "\xE2\x94\x9C";       // ├
-constexpr const char* corner = "\xE2\x94\x94";    // └
-constexpr const char* pipe_cont = "\xE2\x94\x82  ";  // │ + two spaces
+/// How much of a task a dump could show.
+enum class task_view : unsigned char {
+    whole,      // it stood still: every frame, in one consistent state
+    own_chain,  // the dumping thread's own task: the path to its running frame
+    running     // it runs: its root only
+};
+struct task_copy {
+    std::uint64_t id = 0;
+    std::uint64_t born_ns = 0;
+    task_view view = task_view::whole;
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> tags;
+    std::vector<frame_copy> frames;  // depth first, each parent before its children
+};
+
+inline frame_copy copy_of(const frame* f, const frame_site* wait, std::uint64_t since, unsigned depth) {
+    frame_state state = frame_state::running;
+    if (wait != nullptr) state = f->site->function_id == nullptr ? frame_state::idle : frame_state::suspended;
+    return frame_copy{f->site, wait, since, depth, state};
+}
+
+/// Id, age, name and tags of the task rooted at `root`. The caller holds
+/// the lock of the list the root is in (the name's writers take it too).
+inline void locked_copy_identity(const frame* root, task_copy& out) {
+    out.id = root->task_id;
+    out.born_ns = root->born_ns;
+    out.name.clear();
+    out.tags.clear();
+    if (const task_info* info = root->info.load(std::memory_order_relaxed)) {
+        out.name = info->name;
+        out.tags = info->tags;
+    }
+}
+
+/// The state of a dump's walk over the tasks.
+struct dump_reader {
+    // Two reads of one task's frames, in the order locked_copy_subtree
+    // visits them (see locked_read_still_task); reused from task to task.
+    std::vector<read_state> first_read, second_read;
+    std::size_t next_state = 0;  // the next frame's entry in first_read, while copying
+};
 
 class reenter_scope;
 
-/// A dump's place in the task list while it lets go of the lock: a frame
-/// with no site, skipped by every walk of the list and not counted as a task.
 inline bool is_dump_cursor(const frame* t) { return t->site == nullptr; }
 
 inline void locked_insert_cursor_after(frame* cursor, frame* t) {
@@ -2011,11 +2158,13 @@ void locked_for_each_thread_roots(Visit visit) {
 }
 
 /// The tasks no thread has published yet: each is running, shown as such.
-inline void locked_write_thread_roots(dump_writer& w) {
+inline void locked_copy_thread_roots(std::vector<task_copy>& out) {
     locked_for_each_thread_roots([&](const thread_state& ts) {
         for (const frame* t = ts.roots.first_child; t != nullptr; t = t->next_sibling) {
-            w.frame_line("", "", t, &no_await_site);
-            w.note_line("  ", corner, "[running]");
+            out.emplace_back();
+            locked_copy_identity(t, out.back());
+            out.back().view = task_view::running;
+            out.back().frames.push_back(copy_of(t, nullptr, 0, 0));
         }
     });
 }
@@ -2037,12 +2186,13 @@ inline bool is_parked_for_this_dump(const frame* f) {
            (f->site->function_id != nullptr || f->entries.load(std::memory_order_relaxed) == entries_on_this_thread(f));
 }
 
-/// Reads the state of every frame of f's subtree into `out`, in writing
+/// Reads the state of every frame of f's subtree into `out`, in copying
 /// order. False when a frame runs (and is not parked by this dump) or is
 /// being changed right now.
 inline bool locked_read_states(const frame* f, std::vector<read_state>& out) {
     read_state r{};
-    if (!read_wait(f, r.wait, r.changes) || (r.wait == nullptr && !is_parked_for_this_dump(f))) return false;
+    if (!read_wait(f, r.wait, r.since, r.changes) || (r.wait == nullptr && !is_parked_for_this_dump(f)))
+        return false;
     out.push_back(r);
     for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling)
         if (!locked_read_states(c, out)) return false;
@@ -2054,56 +2204,31 @@ inline bool locked_read_states(const frame* f, std::vector<read_state>& out) {
 /// frames found the same states with the same change counts. Change counts
 /// never repeat, so each frame kept its state from its first read to its
 /// second, and all of them held at once in between: the task really was in
-/// the state that w.first_read holds (its structure cannot change, the lock
+/// the state that r.first_read holds (its structure cannot change, the lock
 /// is held). A task that changes under three reads in a row is running.
-inline bool locked_read_still_task(dump_writer& w, const frame* t) {
+inline bool locked_read_still_task(dump_reader& r, const frame* t) {
     for (int attempt = 0; attempt < 3; ++attempt) {
-        w.first_read.clear();
-        w.second_read.clear();
-        if (!locked_read_states(t, w.first_read) || !locked_read_states(t, w.second_read)) return false;
-        if (w.first_read == w.second_read) return true;
+        r.first_read.clear();
+        r.second_read.clear();
+        if (!locked_read_states(t, r.first_read) || !locked_read_states(t, r.second_read)) return false;
+        if (r.first_read == r.second_read) return true;
     }
     return false;
 }
 
-inline bool locked_any_task_running(dump_writer& w) {
+inline bool locked_any_task_running(dump_reader& r) {
     for (const frame* t = the_registry.tasks.first_child; t != nullptr; t = t->next_sibling)
-        if (!is_dump_cursor(t) && !locked_read_still_task(w, t)) return true;
+        if (!is_dump_cursor(t) && !locked_read_still_task(r, t)) return true;
     bool any = false;
     locked_for_each_thread_roots([&](const thread_state& ts) { any = any || ts.root_count != 0; });
     return any;
 }
 
-/// Writes f and its subtree below w.indent (which it restores).
-inline void locked_write_subtree(dump_writer& w, const frame* f, bool last) {
-    w.frame_line(w.indent, last ? corner : tee, f, w.first_read[w.next_state++].wait);
-    const std::size_t mark = w.indent.size();
-    w.indent += last ? "   " : pipe_cont;
-    for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling)
-        locked_write_subtree(w, c, c->next_sibling == nullptr);
-    w.indent.resize(mark);
-}
-
-/// Writes a task from the states locked_read_still_task read.
-inline void locked_write_task(dump_writer& w, const frame* root) {
-    w.next_state = 0;
-    w.frame_line("", "", root, w.first_read[w.next_state++].wait);
-    w.indent = "  ";
-    for (const frame* c = root->first_child; c != nullptr; c = c->next_sibling)
-        locked_write_subtree(w, c, c->next_sibling == nullptr);
-}
-
-/// Writes the path from the root down to this thread's innermost frame, then
-/// a note (the root's last child) that the task's other frames are running.
-inline void locked_write_own_chain(dump_writer& w, const std::vector<const frame*>& chain_root_first) {
-    const auto state_of = [](const frame* f) { return f->wait.load(std::memory_order_relaxed); };
-    w.frame_line("", "", chain_root_first.front(), state_of(chain_root_first.front()));
-    std::string prefix = "  ";
-    for (std::size_t i = 1; i < chain_root_first.size(); ++i) {
-        w.frame_line(prefix, i == 1 ? tee : corner, chain_root_first[i], state_of(chain_root_first[i]));
-        prefix += i == 1 ? pipe_cont : "   ";
-    }
-    w.note_line("  ", corner, "[running: other frames of this task are not shown]");
+/// Copies f and its subtree from the states locked_read_still_task read.
+inline void locked_copy_subtree(dump_reader& r, const frame* f, unsigned depth, task_copy& out) {
+    const read_state& s = r.first_read[r.next_state++];
+    out.frames.push_back(copy_of(f, s.wait, s.since, depth));
+    for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling) locked_copy_subtree(r, c, depth + 1, out);
 }
 
 /// Frames running on this thread: the innermost chain and, through each
@@ -2129,12 +2254,41 @@ inline const frame* root_of(const frame* f) {
     return f;
 }
 
-inline std::string taskdump(bool wait_for_running_tasks) {
-    dump_writer w;
+/// Copies the task rooted at t (under the lock): whole if it stands still,
+/// else the dumping thread's own path in it, else its root as running.
+inline void locked_copy_task(dump_reader& r, const frame* t, const frame* own, task_copy& out) {
+    out.frames.clear();
+    locked_copy_identity(t, out);
+    if (locked_read_still_task(r, t)) {
+        out.view = task_view::whole;
+        r.next_state = 0;
+        locked_copy_subtree(r, t, 0, out);
+    } else if (own != nullptr && t == root_of(own)) {  // looked up now: the lock was let go since the last task
+        out.view = task_view::own_chain;
+        unsigned depth = 0;
+        for (const frame* f = own; f->parent != nullptr; f = f->parent) ++depth;
+        out.frames.resize(depth + 1);
+        for (const frame* f = own; f != nullptr; f = f->parent, --depth) {
+            const frame_site* w = f->wait.load(std::memory_order_relaxed);
+            out.frames[depth] = copy_of(f, w, f->wait_since.load(std::memory_order_relaxed), depth);
+            if (depth == 0) break;
+        }
+    } else {
+        out.view = task_view::running;
+        out.frames.push_back(copy_of(t, nullptr, 0, 0));
+    }
+}
+
+/// Calls sink(const task_copy&) for every live task, oldest published first,
+/// then the unpublished (running) ones; never with a lock held. Optionally
+/// waits first (at most ABT_DUMP_WAIT_MS) for running tasks to suspend.
+template <class Sink>
+void for_each_task_copy(bool wait_for_running_tasks, Sink sink) {
+    dump_reader reader;
     registry& r = the_registry;
     frame* own = this_thread.current;
-    std::string result;
-    result.reserve(task_count() * 160);  // before locking: about three frames a task
+    task_copy copy;
+    std::vector<task_copy> unpublished;
     lock_guard guard(r.lock);
     // Make this thread's frames visible and stable for the length of the dump;
     // `unpark` (destroyed before `guard`) undoes it on every exit, throws included.
@@ -2158,18 +2312,17 @@ inline std::string taskdump(bool wait_for_running_tasks) {
     });
     if (wait_for_running_tasks) {
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ABT_DUMP_WAIT_MS);
-        while (locked_any_task_running(w) && std::chrono::steady_clock::now() < deadline) {
+        while (locked_any_task_running(reader) && std::chrono::steady_clock::now() < deadline) {
             r.lock.unlock();
             std::this_thread::sleep_for(std::chrono::microseconds(200));
             r.lock.lock();
         }
     }
-    // Each task is written under the lock into a small buffer (w.out); the
-    // lock is let go between tasks, with a cursor marking the place, and the
-    // buffer is appended to the result meanwhile. So a dump never holds the
-    // lock for longer than one task takes to write, and the result's growth
-    // happens without it. Each task is a consistent picture; tasks made or
-    // ended during the dump may or may not appear.
+    // Each task is copied under the lock; the lock is let go between tasks,
+    // with a cursor marking the place, and the sink runs meanwhile. So a dump
+    // never holds the lock for longer than one task takes to copy. Each task
+    // is a consistent picture; tasks made or ended during the dump may or
+    // may not appear.
     frame cursor{};  // site == nullptr: a cursor (see is_dump_cursor)
     frame* t = r.tasks.first_child;
     while (t != nullptr) {
@@ -2177,21 +2330,11 @@ inline std::string taskdump(bool wait_for_running_tasks) {
             t = t->next_sibling;
             continue;
         }
-        w.out.clear();
-        if (locked_read_still_task(w, t)) {
-            locked_write_task(w, t);
-        } else if (own != nullptr && t == root_of(own)) {  // looked up now: the lock was let go since the last task
-            std::vector<const frame*> chain;
-            for (const frame* f = own; f != nullptr; f = f->parent) chain.insert(chain.begin(), f);
-            locked_write_own_chain(w, chain);
-        } else {
-            w.frame_line("", "", t, &no_await_site);
-            w.note_line("  ", corner, "[running]");
-        }
+        locked_copy_task(reader, t, own, copy);
         locked_insert_cursor_after(&cursor, t);
         r.lock.unlock();
         try {
-            result += w.out;
+            sink(static_cast<const task_copy&>(copy));
         } catch (...) {
             r.lock.lock();
             locked_remove_cursor(&cursor);
@@ -2201,10 +2344,654 @@ inline std::string taskdump(bool wait_for_running_tasks) {
         t = cursor.next_sibling;
         locked_remove_cursor(&cursor);
     }
-    w.out.clear();
-    locked_write_thread_roots(w);
-    result += w.out;
+    locked_copy_thread_roots(unpublished);
+    r.lock.unlock();
+    struct relock {  // `guard` unlocks at the end, `unpark` needs the lock
+        spinlock& lock;
+        ~relock() { lock.lock(); }
+    } relock_at_exit{r.lock};
+    for (const task_copy& u : unpublished) sink(u);
+}
+
+// ---- Dump formats ------------------------------------------------------------
+
+// Connectors: "├" and "└" then "╼"; continuation "│  " or "   ".
+constexpr const char* tee = "\xE2\x94\x9C";          // ├
+constexpr const char* corner = "\xE2\x94\x94";       // └
+constexpr const char* pipe_cont = "\xE2\x94\x82  ";  // │ + two spaces
+
+inline void append_number(std::string& out, std::uint64_t n) {
+    char digits[20];
+    std::size_t i = sizeof digits;
+    do {
+        digits[--i] = static_cast<char>('0' + n % 10);
+        n /= 10;
+    } while (n != 0 && i > 0);
+    out.append(digits + i, sizeof digits - i);
+}
+
+inline void append_place(std::string& out, const location& w) {
+    out += w.file;
+    out += ':';
+    append_number(out, w.line);
+}
+
+/// A duration for people: 0ms-999ms, 1.0s-59.9s, 1m00s-59m59s, then 1h00m.
+inline void append_duration(std::string& out, std::uint64_t ns) {
+    const std::uint64_t ms = ns / 1000000u;
+    if (ms < 1000) {
+        append_number(out, ms);
+        out += "ms";
+    } else if (ms < 60000) {
+        append_number(out, ms / 1000);
+        out += '.';
+        append_number(out, ms / 100 % 10);
+        out += 's';
+    } else {
+        const std::uint64_t s = ms / 1000;
+        const bool hours = s >= 3600;
+        append_number(out, hours ? s / 3600 : s / 60);
+        out += hours ? "h" : "m";
+        const std::uint64_t rest = hours ? s / 60 % 60 : s % 60;
+        if (rest < 10) out += '0';
+        append_number(out, rest);
+        out += hours ? "m" : "s";
+    }
+}
+
+/// "a" or, when they print differently, "a–b".
+inline void append_duration_range(std::string& out, std::uint64_t low, std::uint64_t high) {
+    std::string a, b;
+    append_duration(a, low);
+    append_duration(b, high);
+    out += a;
+    if (a != b) {
+        out += "\xE2\x80\x93";  // –
+        out += b;
+    }
+}
+
+/// The "suspended at file:line (what)" part of a frame's line; nothing for
+/// a frame waiting below an ABT_AWAIT or idle without ABT_WAITING.
+inline void append_wait_site(std::string& out, const frame_site* wait) {
+    if (wait == nullptr || wait == &no_await_site) return;
+    out += " suspended at ";
+    append_place(out, wait->where);
+    if (wait->function_id == nullptr && wait->where.function[0] != '\0') {
+        out += " (";
+        out += wait->where.function;
+        out += ')';
+    }
+}
+
+/// The text of taskdump_tree(bool): the tree alone, no ids or times.
+struct classic_writer {
+    std::string& out;
+    std::string indent;  // the connectors of the ancestors of the frame being written
+
+    void frame_line(const std::string& prefix, const char* connector, const frame_copy& f) {
+        out += prefix;
+        out += connector;
+        out += "\xE2\x95\xBC ";  // ╼
+        out += f.site->where.function;
+        out += " at ";
+        append_place(out, f.site->where);
+        if (f.wait == nullptr)
+            out += " [running]";
+        else
+            append_wait_site(out, f.wait);
+        out += '\n';
+    }
+    void note_line(const std::string& prefix, const char* connector, const char* text) {
+        out += prefix;
+        out += connector;
+        out += "\xE2\x94\x88 ";  // ┈
+        out += text;
+        out += '\n';
+    }
+    /// Writes frames[i] and its subtree; returns the index after it.
+    std::size_t subtree(const std::vector<frame_copy>& frames, std::size_t i, bool last) {
+        frame_line(indent, last ? corner : tee, frames[i]);
+        const std::size_t mark = indent.size();
+        indent += last ? "   " : pipe_cont;
+        std::size_t next = i + 1;
+        while (next < frames.size() && frames[next].depth > frames[i].depth) {
+            const std::size_t after = skip(frames, next);
+            next = subtree(frames, next, after >= frames.size() || frames[after].depth <= frames[i].depth);
+        }
+        indent.resize(mark);
+        return next;
+    }
+    static std::size_t skip(const std::vector<frame_copy>& frames, std::size_t i) {
+        std::size_t j = i + 1;
+        while (j < frames.size() && frames[j].depth > frames[i].depth) ++j;
+        return j;
+    }
+    void task(const task_copy& t) {
+        if (t.view == task_view::running) {
+            frame_line("", "", frame_copy{t.frames[0].site, &no_await_site, 0, 0, frame_state::running});
+            note_line("  ", corner, "[running]");
+            return;
+        }
+        if (t.view == task_view::own_chain) {
+            frame_line("", "", t.frames[0]);
+            std::string prefix = "  ";
+            for (std::size_t i = 1; i < t.frames.size(); ++i) {
+                frame_line(prefix, i == 1 ? tee : corner, t.frames[i]);
+                prefix += i == 1 ? pipe_cont : "   ";
+            }
+            note_line("  ", corner, "[running: other frames of this task are not shown]");
+            return;
+        }
+        frame_line("", "", t.frames[0]);
+        indent = "  ";
+        std::size_t next = 1;
+        while (next < t.frames.size()) {
+            const std::size_t after = skip(t.frames, next);
+            next = subtree(t.frames, next, after >= t.frames.size());
+        }
+    }
+};
+
+inline std::string taskdump(bool wait_for_running_tasks) {
+    std::string result;
+    result.reserve(task_count() * 160);  // before locking: about three frames a task
+    std::string one;
+    classic_writer w{one, {}};
+    for_each_task_copy(wait_for_running_tasks, [&](const task_copy& t) {
+        one.clear();
+        w.task(t);
+        result += one;
+    });
     return result;
+}
+
+// ---- Rich dumps: ids, times, grouping, JSON, folded stacks ------------------
+
+/// A frame as rich dumps show it: possibly several identical siblings (or
+/// identical whole tasks) in one, with their wait times as a range.
+struct dump_node {
+    const frame_site* site = nullptr;
+    const frame_site* wait = nullptr;
+    frame_state state = frame_state::running;
+    std::uint64_t wait_min = 0, wait_max = 0;  // ns; not running only
+    std::size_t count = 1;                     // identical siblings this node stands for
+    std::size_t omitted_frames = 0;            // frames below, cut by max_depth
+    std::vector<dump_node> children;
+    std::string signature;  // grouping only: what makes two subtrees identical
+};
+
+/// One task, or a group of identical tasks.
+struct dump_entry {
+    task_view view = task_view::whole;
+    std::size_t count = 1;
+    std::vector<std::uint64_t> ids;
+    std::uint64_t age_min = 0, age_max = 0;
+    std::string name;  // when every task of the group has the same one
+    std::vector<std::pair<std::string, std::string>> tags;  // likewise
+    dump_node root;
+};
+
+inline std::uint64_t elapsed(std::uint64_t now, std::uint64_t since) { return now > since ? now - since : 0; }
+
+/// frames[i] and its subtree as a node; returns the index after it.
+inline std::size_t build_node(const std::vector<frame_copy>& frames, std::size_t i, std::uint64_t now,
+                              std::size_t max_depth, dump_node& n) {
+    const frame_copy& f = frames[i];
+    n.site = f.site;
+    n.wait = f.wait;
+    n.state = f.state;
+    if (f.state != frame_state::running) n.wait_min = n.wait_max = elapsed(now, f.since);
+    std::size_t next = i + 1;
+    while (next < frames.size() && frames[next].depth > f.depth) {
+        if (max_depth != 0 && f.depth + 1 >= max_depth) {  // the children would be too deep: counted only
+            ++n.omitted_frames;
+            ++next;
+            continue;
+        }
+        n.children.emplace_back();
+        next = build_node(frames, next, now, max_depth, n.children.back());
+    }
+    return next;
+}
+
+inline dump_entry entry_of(const task_copy& t, std::uint64_t now, std::size_t max_depth) {
+    dump_entry e;
+    e.view = t.view;
+    e.ids.push_back(t.id);
+    e.age_min = e.age_max = elapsed(now, t.born_ns);
+    e.name = t.name;
+    e.tags = t.tags;
+    build_node(t.frames, 0, now, max_depth, e.root);
+    return e;
+}
+
+inline void append_site_key(std::string& key, const frame_site* s) {
+    if (s == nullptr) {
+        key += '-';
+        return;
+    }
+    key += s->where.function;
+    key += '\x1f';
+    key += s->where.file;
+    key += ':';
+    append_number(key, s->where.line);
+    key += '\x1f';
+}
+
+/// Widens a's times by b's, recursively (b has a's shape: same signature).
+inline void merge_times(dump_node& a, const dump_node& b) {
+    a.wait_min = std::min(a.wait_min, b.wait_min);
+    a.wait_max = std::max(a.wait_max, b.wait_max);
+    for (std::size_t i = 0; i < a.children.size() && i < b.children.size(); ++i) merge_times(a.children[i], b.children[i]);
+}
+
+/// Collapses identical siblings below n (anywhere among them, not only
+/// adjacent ones), bottom up, and sets n's signature: its frame, state and
+/// await site, and its children's signatures with their counts.
+inline void group_subtree(dump_node& n) {
+    for (dump_node& c : n.children) group_subtree(c);
+    if (n.children.size() > 1) {
+        std::vector<dump_node> merged;
+        std::vector<std::size_t> order;  // indexes into merged, by signature, for lookup
+        for (dump_node& c : n.children) {
+            auto lower = [&](std::size_t k, const std::string& sig) { return merged[k].signature < sig; };
+            auto it = std::lower_bound(order.begin(), order.end(), c.signature, lower);
+            if (it != order.end() && merged[*it].signature == c.signature) {
+                merged[*it].count += c.count;
+                merge_times(merged[*it], c);
+            } else {
+                order.insert(it, merged.size());
+                merged.push_back(std::move(c));
+            }
+        }
+        n.children = std::move(merged);
+    }
+    n.signature.clear();
+    append_site_key(n.signature, n.site);
+    n.signature += static_cast<char>('0' + static_cast<int>(n.state));
+    append_site_key(n.signature, n.wait);
+    n.signature += '(';
+    append_number(n.signature, n.omitted_frames);
+    for (const dump_node& c : n.children) {
+        n.signature += c.signature;
+        n.signature += '*';
+        append_number(n.signature, c.count);
+        n.signature += ';';
+    }
+    n.signature += ')';
+}
+
+/// Groups identical tasks (same view and tree), largest groups first.
+inline std::vector<dump_entry> group_entries(std::vector<dump_entry> entries) {
+    std::vector<dump_entry> groups;
+    std::vector<std::pair<std::string, std::size_t>> index;  // (view + signature, group), sorted
+    for (dump_entry& e : entries) {
+        group_subtree(e.root);
+        std::string key(1, static_cast<char>('0' + static_cast<int>(e.view)));
+        key += e.root.signature;
+        auto it = std::lower_bound(index.begin(), index.end(), key,
+                                   [](const std::pair<std::string, std::size_t>& p, const std::string& k) { return p.first < k; });
+        if (it != index.end() && it->first == key) {
+            dump_entry& g = groups[it->second];
+            g.count += e.count;
+            g.ids.insert(g.ids.end(), e.ids.begin(), e.ids.end());
+            g.age_min = std::min(g.age_min, e.age_min);
+            g.age_max = std::max(g.age_max, e.age_max);
+            if (g.name != e.name) g.name.clear();
+            if (g.tags != e.tags) g.tags.clear();
+            merge_times(g.root, e.root);
+        } else {
+            index.insert(it, {std::move(key), groups.size()});
+            groups.push_back(std::move(e));
+        }
+    }
+    std::stable_sort(groups.begin(), groups.end(),
+                     [](const dump_entry& a, const dump_entry& b) { return a.count > b.count; });
+    return groups;
+}
+
+/// Every task as entries (grouped if asked), at most max_tasks of them;
+/// `omitted` gets the number of tasks left out.
+inline std::vector<dump_entry> collect_entries(const dump_options& o, std::size_t& omitted) {
+    std::vector<dump_entry> entries;
+    std::uint64_t now = 0;
+    for_each_task_copy(o.wait_for_running_tasks, [&](const task_copy& t) {
+        if (now == 0) now = coarse_now_ns();  // after the wait, before any copy is turned into times
+        entries.push_back(entry_of(t, now, o.max_depth));
+    });
+    if (o.group) entries = group_entries(std::move(entries));
+    omitted = 0;
+    if (o.max_tasks != 0 && entries.size() > o.max_tasks) {
+        for (std::size_t i = o.max_tasks; i < entries.size(); ++i) omitted += entries[i].count;
+        entries.resize(o.max_tasks);
+    }
+    return entries;
+}
+
+/// The text of taskdump_tree(options).
+struct rich_writer {
+    const dump_options& o;
+    std::string& out;
+    std::string indent;
+
+    void header(const dump_entry& e) {
+        if (e.count == 1) {
+            out += "task ";
+            append_number(out, e.ids.front());
+        } else {
+            append_number(out, e.count);
+            out += " tasks (ids ";
+            append_number(out, *std::min_element(e.ids.begin(), e.ids.end()));
+            out += "\xE2\x80\xA6";  // …
+            append_number(out, *std::max_element(e.ids.begin(), e.ids.end()));
+            out += ')';
+        }
+        if (!e.name.empty()) {
+            out += " \"";
+            out += e.name;
+            out += '"';
+        }
+        for (const auto& tag : e.tags) {
+            out += ' ';
+            out += tag.first;
+            out += '=';
+            out += tag.second;
+        }
+        if (o.times) {
+            out += ", age ";
+            append_duration_range(out, e.age_min, e.age_max);
+        }
+        out += '\n';
+    }
+    /// `count`: how many identical frames (siblings, or whole tasks) it stands for.
+    void frame_line(const std::string& prefix, const char* connector, const dump_node& n, std::size_t count,
+                    bool show_state) {
+        out += prefix;
+        out += connector;
+        out += "\xE2\x95\xBC ";  // ╼
+        if (count > 1) {
+            out += "[\xC3\x97";  // [×
+            append_number(out, count);
+            out += "] ";
+        }
+        out += n.site->where.function;
+        out += " at ";
+        append_place(out, n.site->where);
+        if (show_state) {
+            if (n.state == frame_state::running) {
+                out += " [running]";
+            } else {
+                append_wait_site(out, n.wait);
+                const bool no_site = n.wait == &no_await_site;
+                if (o.times && (!no_site || n.state == frame_state::idle)) {
+                    out += no_site ? " idle for " : " for ";
+                    append_duration_range(out, n.wait_min, n.wait_max);
+                }
+            }
+        }
+        out += '\n';
+    }
+    void note_line(const std::string& prefix, const char* connector, const std::string& text) {
+        out += prefix;
+        out += connector;
+        out += "\xE2\x94\x88 ";  // ┈
+        out += text;
+        out += '\n';
+    }
+    void omitted_note(const dump_node& n) {
+        if (n.omitted_frames == 0) return;
+        std::string text = "[";
+        append_number(text, n.omitted_frames);
+        text += n.omitted_frames == 1 ? " frame below max_depth]" : " frames below max_depth]";
+        note_line(indent, corner, text);
+    }
+    void children_of(const dump_node& n, bool note_follows = false) {
+        for (std::size_t i = 0; i < n.children.size(); ++i) {
+            const bool last = i + 1 == n.children.size() && n.omitted_frames == 0 && !note_follows;
+            const dump_node& c = n.children[i];
+            frame_line(indent, last ? corner : tee, c, c.count, true);
+            const std::size_t mark = indent.size();
+            indent += last ? "   " : pipe_cont;
+            children_of(c);
+            indent.resize(mark);
+        }
+        omitted_note(n);
+    }
+    void entry(const dump_entry& e) {
+        if (o.ids) header(e);
+        indent = "  ";
+        if (e.view == task_view::running) {
+            frame_line("", "", e.root, e.count, false);
+            note_line(indent, corner, "[running]");
+            return;
+        }
+        frame_line("", "", e.root, e.count, true);
+        children_of(e.root, e.view == task_view::own_chain);
+        if (e.view == task_view::own_chain)
+            note_line("  ", corner, "[running: other frames of this task are not shown]");
+    }
+};
+
+inline std::string rich_taskdump(const dump_options& o) {
+    std::string result;
+    if (!o.group && o.max_tasks == 0) {  // streamed: no list of every task is kept
+        result.reserve(task_count() * 200);
+        std::string one;
+        rich_writer w{o, one, {}};
+        std::uint64_t now = 0;
+        for_each_task_copy(o.wait_for_running_tasks, [&](const task_copy& t) {
+            if (now == 0) now = coarse_now_ns();
+            one.clear();
+            w.entry(entry_of(t, now, o.max_depth));
+            result += one;
+        });
+        return result;
+    }
+    std::size_t omitted = 0;
+    const std::vector<dump_entry> entries = collect_entries(o, omitted);
+    rich_writer w{o, result, {}};
+    for (const dump_entry& e : entries) w.entry(e);
+    if (omitted != 0) {
+        result += "\xE2\x80\xA6 ";  // …
+        append_number(result, omitted);
+        result += omitted == 1 ? " more task (max_tasks)\n" : " more tasks (max_tasks)\n";
+    }
+    return result;
+}
+
+/// Appends s as a JSON string: quotes, backslashes and control characters
+/// escaped, invalid UTF-8 replaced by U+FFFD.
+inline void append_json_string(std::string& out, const char* s, std::size_t n) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    for (std::size_t i = 0; i < n;) {
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+            ++i;
+        } else if (c < 0x20) {
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+            ++i;
+        } else if (c < 0x80) {
+            out += static_cast<char>(c);
+            ++i;
+        } else {
+            // A well-formed sequence (no overlongs, no surrogates, <= U+10FFFF) is copied.
+            const std::size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+            bool ok = len != 0 && i + len <= n;
+            for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+            if (ok && len >= 3) {
+                const unsigned char d = static_cast<unsigned char>(s[i + 1]);
+                if (c == 0xE0) ok = d >= 0xA0;
+                if (c == 0xED) ok = d < 0xA0;  // not a surrogate
+                if (c == 0xF0) ok = d >= 0x90;
+                if (c == 0xF4) ok = d < 0x90;
+            }
+            if (ok) {
+                out.append(s + i, len);
+                i += len;
+            } else {
+                out += "\xEF\xBF\xBD";  // U+FFFD
+                ++i;
+            }
+        }
+    }
+    out += '"';
+}
+inline void append_json_string(std::string& out, const std::string& s) { append_json_string(out, s.data(), s.size()); }
+inline void append_json_string(std::string& out, const char* s) { append_json_string(out, s, std::strlen(s)); }
+
+inline void append_json_range(std::string& out, std::uint64_t low, std::uint64_t high) {
+    out += "{\"min\":";
+    append_number(out, low);
+    out += ",\"max\":";
+    append_number(out, high);
+    out += '}';
+}
+
+inline const char* state_name(frame_state s) {
+    return s == frame_state::running ? "running" : s == frame_state::suspended ? "suspended" : "idle";
+}
+
+inline void append_json_node(std::string& out, const dump_node& n) {
+    out += "{\"function\":";
+    append_json_string(out, n.site->where.function);
+    out += ",\"file\":";
+    append_json_string(out, n.site->where.file);
+    out += ",\"line\":";
+    append_number(out, n.site->where.line);
+    out += ",\"count\":";
+    append_number(out, n.count);
+    out += ",\"state\":\"";
+    out += state_name(n.state);
+    out += "\",\"await\":";
+    if (n.wait == nullptr || n.wait == &no_await_site) {
+        out += "null";
+    } else {
+        out += "{\"file\":";
+        append_json_string(out, n.wait->where.file);
+        out += ",\"line\":";
+        append_number(out, n.wait->where.line);
+        out += ",\"what\":";
+        append_json_string(out, n.wait->function_id == nullptr ? n.wait->where.function : "");
+        out += '}';
+    }
+    out += ",\"wait_ns\":";
+    if (n.state == frame_state::running)
+        out += "null";
+    else
+        append_json_range(out, n.wait_min, n.wait_max);
+    out += ",\"omitted_frames\":";
+    append_number(out, n.omitted_frames);
+    out += ",\"children\":[";
+    for (std::size_t i = 0; i < n.children.size(); ++i) {
+        if (i != 0) out += ',';
+        append_json_node(out, n.children[i]);
+    }
+    out += "]}";
+}
+
+inline std::string json_taskdump(const dump_options& o) {
+    std::size_t omitted = 0;
+    const std::vector<dump_entry> entries = collect_entries(o, omitted);
+    std::string out = "{\"format_version\":1,\"generator\":\"async_backtrace.hpp ";
+    append_number(out, ABT_VERSION_MAJOR);
+    out += '.';
+    append_number(out, ABT_VERSION_MINOR);
+    out += '.';
+    append_number(out, ABT_VERSION_PATCH);
+    out += "\",\"grouped\":";
+    out += o.group ? "true" : "false";
+    out += ",\"omitted_tasks\":";
+    append_number(out, omitted);
+    out += ",\"tasks\":[";
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const dump_entry& e = entries[i];
+        out += i == 0 ? "\n" : ",\n";
+        out += "{\"ids\":[";
+        for (std::size_t k = 0; k < e.ids.size(); ++k) {
+            if (k != 0) out += ',';
+            append_number(out, e.ids[k]);
+        }
+        out += "],\"count\":";
+        append_number(out, e.count);
+        out += ",\"name\":";
+        append_json_string(out, e.name);
+        out += ",\"tags\":{";
+        for (std::size_t k = 0; k < e.tags.size(); ++k) {
+            if (k != 0) out += ',';
+            append_json_string(out, e.tags[k].first);
+            out += ':';
+            append_json_string(out, e.tags[k].second);
+        }
+        out += "},\"age_ns\":";
+        append_json_range(out, e.age_min, e.age_max);
+        out += ",\"view\":\"";
+        out += e.view == task_view::whole ? "whole" : e.view == task_view::own_chain ? "own_chain" : "running";
+        out += "\",\"root\":";
+        append_json_node(out, e.root);
+        out += '}';
+    }
+    out += "\n]}\n";
+    return out;
+}
+
+/// One folded-stack label: ';' (the separator) and line breaks replaced.
+inline void append_folded_label(std::string& out, const char* s) {
+    for (; *s != '\0'; ++s) out += *s == ';' || *s == '\n' || *s == '\r' ? '_' : *s;
+}
+
+/// The folded lines of n's leaves below `path`, each weighted by `weight`.
+inline void fold_leaves(const dump_node& n, std::string& path, std::size_t weight,
+                        std::vector<std::pair<std::string, std::size_t>>& lines, bool running_task) {
+    const std::size_t mark = path.size();
+    if (!path.empty()) path += ';';
+    append_folded_label(path, n.site->where.function);
+    weight *= n.count;
+    if (n.children.empty()) {
+        if (running_task) {
+            path += ";[running]";
+        } else if (n.wait != nullptr && n.wait != &no_await_site) {
+            path += ';';
+            append_folded_label(path, n.wait->where.file);
+            path += ':';
+            append_number(path, n.wait->where.line);
+        }
+        lines.emplace_back(path, weight);
+    }
+    for (const dump_node& c : n.children) fold_leaves(c, path, weight, lines, false);
+    path.resize(mark);
+}
+
+inline std::string folded_taskdump(const dump_options& o) {
+    dump_options grouped = o;
+    grouped.group = true;  // the weights come out the same; fewer lines to merge
+    grouped.max_tasks = 0;
+    std::size_t omitted = 0;
+    const std::vector<dump_entry> entries = collect_entries(grouped, omitted);
+    std::vector<std::pair<std::string, std::size_t>> lines;
+    std::string path;
+    for (const dump_entry& e : entries) fold_leaves(e.root, path, e.count, lines, e.view == task_view::running);
+    std::stable_sort(lines.begin(), lines.end(),
+                     [](const std::pair<std::string, std::size_t>& a, const std::pair<std::string, std::size_t>& b) {
+                         return a.first < b.first;
+                     });
+    std::string out;
+    for (std::size_t i = 0; i < lines.size();) {
+        std::size_t total = 0;
+        std::size_t j = i;
+        for (; j < lines.size() && lines[j].first == lines[i].first; ++j) total += lines[j].second;
+        out += lines[i].first;
+        out += ' ';
+        append_number(out, total);
+        out += '\n';
+        i = j;
+    }
+    return out;
 }
 
 }  // namespace detail
@@ -2240,7 +3027,7 @@ public:
         detail::lock_guard guard(lock_);
         frame_.recorded_wait = what.record;
         if (frame_.entries.load(std::memory_order_relaxed) == 0)
-            detail::set_wait(&frame_, what.record);
+            detail::set_wait(&frame_, what.record, detail::coarse_now_ns());
     }
 
 private:
@@ -2277,7 +3064,7 @@ public:
             const unsigned inside = frame_->entries.load(std::memory_order_relaxed) - 1;
             frame_->entries.store(inside, std::memory_order_relaxed);
             const frame_site* idle = frame_->recorded_wait != nullptr ? frame_->recorded_wait : &no_await_site;
-            set_wait(frame_, inside == 0 ? idle : nullptr);
+            set_wait(frame_, inside == 0 ? idle : nullptr, inside == 0 ? coarse_now_ns() : 0);
         }
         this_thread.current = link_.saved_current;
         this_thread.scopes = link_.outer;
@@ -2294,11 +3081,74 @@ private:
 }  // namespace detail
 
 inline std::string taskdump_tree(bool wait_for_running_tasks) { return detail::taskdump(wait_for_running_tasks); }
+inline std::string taskdump_tree(const dump_options& options) { return detail::rich_taskdump(options); }
+inline std::string taskdump_json(const dump_options& options) { return detail::json_taskdump(options); }
+inline std::string taskdump_folded(const dump_options& options) { return detail::folded_taskdump(options); }
 
-inline void dump(std::FILE* out) {
-    const std::string text = taskdump_tree(false);
+inline void dump(std::FILE* out, const dump_options& options) {
+    const std::string text = taskdump_tree(options);
     std::fwrite(text.data(), 1, text.size(), out);
     std::fflush(out);
+}
+
+namespace detail {
+
+/// The root of the task whose frame runs on this thread (null: none). Under
+/// the registry lock: published roots are re-parented under it.
+inline frame* locked_current_root() {
+    frame* f = this_thread.current;
+    if (f == nullptr) return nullptr;
+    while (f->parent != nullptr) f = f->parent;
+    return f;
+}
+
+/// Edits the current task's name and tags under the lock of the list its
+/// root is in: the registry lock for a published root, this thread's
+/// roots_lock for its own unpublished one (the order the code takes them in
+/// everywhere: registry first).
+template <class Edit>
+bool edit_current_task_info(Edit edit) {
+    if (this_thread.current == nullptr) return false;
+    lock_guard guard(the_registry.lock);
+    frame* root = locked_current_root();
+    const auto apply = [&] {
+        task_info* info = root->info.load(std::memory_order_relaxed);
+        if (info == nullptr) {
+            info = new task_info();
+            root->info.store(info, std::memory_order_relaxed);
+        }
+        edit(*info);
+    };
+    if (root->listed == membership::thread_roots) {
+        lock_guard roots(this_thread.roots_lock);
+        apply();
+    } else {
+        apply();
+    }
+    return true;
+}
+
+}  // namespace detail
+
+inline bool set_task_name(std::string_view name) {
+    return detail::edit_current_task_info([&](detail::task_info& info) { info.name.assign(name.data(), name.size()); });
+}
+
+inline bool set_task_tag(std::string_view key, std::string_view value) {
+    return detail::edit_current_task_info([&](detail::task_info& info) {
+        for (auto& tag : info.tags)
+            if (tag.first == key) {
+                tag.second.assign(value.data(), value.size());
+                return;
+            }
+        info.tags.emplace_back(std::string(key), std::string(value));
+    });
+}
+
+inline std::uint64_t current_task_id() {
+    if (detail::this_thread.current == nullptr) return 0;
+    detail::lock_guard guard(detail::the_registry.lock);
+    return detail::locked_current_root()->task_id;
 }
 
 inline std::vector<location> backtrace() {

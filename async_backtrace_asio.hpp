@@ -19,16 +19,17 @@
 // should run with no frame current (io_context::run outside framed code), as
 // with ABT_WORK_ITEM. With ABT_ENABLED 0 it is plain asio::use_awaitable.
 //
-// Joins: coroutines that an operation's start runs at once are the awaiting
-// frame's children, so the operands of a parallel group awaited with the
-// token are shown under it (co_spawn starts them at once when the awaiting
-// coroutine runs on their executor, a strand included; posted ones are tasks
-// of their own):
+// Joins: await a parallel group with ABT_USE_AWAITABLE_JOIN, and the
+// coroutines that its start runs at once, its operands, are the awaiting
+// frame's children (co_spawn starts them at once when the awaiting coroutine
+// runs on their executor, a strand included; posted ones are tasks of their
+// own). Only for joins: another operation's start may resume an unrelated
+// waiting coroutine on the spot, which is no child.
 //
 //     auto [order, e1, a, e2, b] = co_await asio::experimental::make_parallel_group(
 //         asio::co_spawn(ex, fetch_a(), asio::experimental::deferred),
 //         asio::co_spawn(ex, fetch_b(), asio::experimental::deferred))
-//         .async_wait(asio::experimental::wait_for_all(), ABT_USE_AWAITABLE);
+//         .async_wait(asio::experimental::wait_for_all(), ABT_USE_AWAITABLE_JOIN);
 //
 // asio's awaitable_operators wait with plain use_awaitable inside, so use
 // these drop-in replacements (same results and error rules) instead:
@@ -71,20 +72,27 @@
 
 #if !ABT_ENABLED
 #define ABT_USE_AWAITABLE (::asio::use_awaitable)
+#define ABT_USE_AWAITABLE_JOIN (::asio::use_awaitable)
 #else
-#define ABT_USE_AWAITABLE \
-    (::abt::asio_support::traced_t<::asio::use_awaitable_t<>>{::asio::use_awaitable, ABT_DETAIL_STATIC_SITE("")})
+#define ABT_USE_AWAITABLE                                                                                   \
+    (::abt::asio_support::traced_t<::asio::use_awaitable_t<>>{::asio::use_awaitable, ABT_DETAIL_STATIC_SITE(""), \
+                                                               false})
+#define ABT_USE_AWAITABLE_JOIN                                                                              \
+    (::abt::asio_support::traced_t<::asio::use_awaitable_t<>>{::asio::use_awaitable, ABT_DETAIL_STATIC_SITE(""), \
+                                                               true})
 #endif
 
 #if ABT_ENABLED
 namespace abt {
 namespace asio_support {
 
-/// A completion token: `token` plus the call site of the operation.
+/// A completion token: `token` plus the call site of the operation, and
+/// whether the operation is a join whose start runs its operands (children).
 template <class Token>
 struct traced_t {
     Token token;
     const detail::frame_site* site;
+    bool join;
 };
 
 /// Ends the hand-over of children that the operation's start may run (see
@@ -114,32 +122,36 @@ public:
                                 ::abt::asio_support::traced_t<::asio::use_awaitable_t<Executor>> traced,
                                 InitArgs... args) {
         ::abt::detail::chain_suspension chain;
-        auto suspend_then_initiate = [&chain, site = traced.site, init = std::move(initiation)](
+        auto suspend_then_initiate = [&chain, site = traced.site, join = traced.join, init = std::move(initiation)](
                                          auto&& handler, auto&&... init_args) mutable {
             // `chain` lives in this coroutine's frame, which the operation's
             // completion may resume and end on another thread before `init`
             // returns: after `init`, only the local copy is used.
-            const ::abt::detail::chain_suspension suspended = ::abt::detail::suspend_running_chain(site);
+            const ::abt::detail::chain_suspension suspended = ::abt::detail::suspend_running_chain(site, join);
             chain = suspended;
             ::abt::asio_support::end_chain_suspend_at_exit end{suspended};
             std::move(init)(std::forward<decltype(handler)>(handler), std::forward<decltype(init_args)>(init_args)...);
         };
+        // The frames resume exactly once, before the result or the error
+        // (also one from moving the result) leaves this coroutine.
         using value_type = typename return_type::value_type;
+        using result_holder = std::optional<std::conditional_t<std::is_void_v<value_type>, char, value_type>>;
+        result_holder result;
+        std::exception_ptr error;
         try {
             if constexpr (std::is_void_v<value_type>) {
                 co_await ::asio::async_initiate<::asio::use_awaitable_t<Executor>, R(Args...)>(
                     std::move(suspend_then_initiate), traced.token, std::move(args)...);
-                ::abt::detail::resume_running_chain(chain);
             } else {
-                value_type result = co_await ::asio::async_initiate<::asio::use_awaitable_t<Executor>, R(Args...)>(
-                    std::move(suspend_then_initiate), traced.token, std::move(args)...);
-                ::abt::detail::resume_running_chain(chain);
-                co_return result;
+                result.emplace(co_await ::asio::async_initiate<::asio::use_awaitable_t<Executor>, R(Args...)>(
+                    std::move(suspend_then_initiate), traced.token, std::move(args)...));
             }
         } catch (...) {
-            ::abt::detail::resume_running_chain(chain);
-            throw;
+            error = std::current_exception();
         }
+        ::abt::detail::resume_running_chain(chain);
+        if (error) std::rethrow_exception(error);
+        if constexpr (!std::is_void_v<value_type>) co_return std::move(*result);
     }
 };
 
@@ -188,7 +200,8 @@ run_both(::asio::awaitable<T, Executor> t, ::asio::awaitable<U, Executor> u, Con
     co_return co_await ::asio::experimental::make_parallel_group(
         ::asio::co_spawn(ex, boxed(std::move(t)), ABT_DETAIL_ASIO_DEFERRED),
         ::asio::co_spawn(ex, boxed(std::move(u)), ABT_DETAIL_ASIO_DEFERRED))
-        .async_wait(condition, traced_t<::asio::use_awaitable_t<Executor>>{::asio::use_awaitable_t<Executor>{}, site});
+        .async_wait(condition,
+                    traced_t<::asio::use_awaitable_t<Executor>>{::asio::use_awaitable_t<Executor>{}, site, true});
 }
 
 // The result types are asio's own operators' (so these are drop-in).
@@ -304,6 +317,7 @@ using namespace ::asio::experimental::awaitable_operators;
 }  // namespace asio_support
 }  // namespace abt
 
+#undef ABT_DETAIL_ASIO_DEFERRED
 #endif  // ABT_ENABLED
 
 #endif  // ABT_ASYNC_BACKTRACE_ASIO_HPP

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -76,9 +77,14 @@ asio::awaitable<int> quick(int value) {
     co_await pause(1);
     co_return value;
 }
-asio::awaitable<std::unique_ptr<int>> quick_unique(int value) {  // not default-constructible
+/// Neither default-constructible nor copyable.
+struct no_default {
+    explicit no_default(int v) : value(std::make_unique<int>(v)) {}
+    std::unique_ptr<int> value;
+};
+asio::awaitable<no_default> quick_unique(int value) {
     co_await pause(1);
-    co_return std::make_unique<int>(value);
+    co_return no_default(value);
 }
 asio::awaitable<int> failing(int ms) {
     co_await pause(ms);
@@ -93,7 +99,7 @@ asio::awaitable<void> group_parent() {
     auto group = asio::experimental::make_parallel_group(asio::co_spawn(ex, blocked_leaf(1), asio::experimental::deferred),
                                                          asio::co_spawn(ex, blocked_leaf(2), asio::experimental::deferred));
     using asio::experimental::wait_for_all;
-    note(group_wait_line, __LINE__); auto [order, e0, r0, e1, r1] = co_await group.async_wait(wait_for_all(), ABT_USE_AWAITABLE);
+    note(group_wait_line, __LINE__); auto [order, e0, r0, e1, r1] = co_await group.async_wait(wait_for_all(), ABT_USE_AWAITABLE_JOIN);
     static_cast<void>(order);
     if (!e0 && !e1) result = r0 + r1;
 }
@@ -140,7 +146,7 @@ const char* const branch_corner = "\xE2\x94\x94";  // └
 
 }  // namespace asiojoin
 
-TEST_CASE("asio parallel group awaited with ABT_USE_AWAITABLE: the operands are the awaiting frame's children" *
+TEST_CASE("asio parallel group awaited with ABT_USE_AWAITABLE_JOIN: the operands are the awaiting frame's children" *
           doctest::skip(!ABT_ENABLED)) {
     using namespace asiojoin;
     result = 0;
@@ -194,6 +200,7 @@ static_assert(std::is_same_v<ours_and<int, std::tuple<long>>, std::tuple<int, st
 static_assert(std::is_same_v<ours_or<void, void>, std::variant<std::monostate, std::monostate>>);
 static_assert(std::is_same_v<ours_or<int, void>, std::variant<int, std::monostate>>);
 static_assert(std::is_same_v<ours_or<std::variant<int, long>, char>, std::variant<int, long, char>>);
+static_assert(std::is_same_v<ours_or<no_default, void>, std::variant<no_default, std::monostate>>);
 
 std::atomic<int> checks_passed{0};
 
@@ -208,11 +215,11 @@ asio::awaitable<void> results_and_errors() {
     auto won = co_await (blocked_leaf(1) || quick(2));
     if (won.index() == 1 && std::get<1>(won) == 2) ++checks_passed;
     auto three = co_await (blocked_leaf(1) || pause(1) || quick_unique(7));
-    if (three.index() == 1 || (three.index() == 2 && *std::get<2>(three) == 7)) ++checks_passed;
+    if (three.index() == 1 || (three.index() == 2 && *std::get<2>(three).value == 7)) ++checks_passed;
     auto survivor = co_await (failing(1) || quick(4));
     if (survivor.index() == 1 && std::get<1>(survivor) == 4) ++checks_passed;
-    // &&: one failure cancels the other and is rethrown (both failed here:
-    // the cancelled leaf returns normally, so only the first error remains).
+    // &&: one failure cancels the other and is rethrown (the cancelled leaf
+    // returns normally: only the first operand failed).
     try {
         co_await (failing(1) && blocked_leaf(1));
     } catch (const std::runtime_error& e) {
@@ -238,5 +245,120 @@ TEST_CASE("abt::asio_support's && and ||: asio's results, cancellation and error
     { four_threads io(results_and_errors()); }
     CHECK(checks_passed == 6);
     CHECK(waiting == 0);
+    CHECK(abt::task_count() == 0);
+}
+
+namespace asiojoin {
+
+// An operation whose start resumes another, unrelated coroutine on the spot
+// (a notification that dispatches a waiter): what that coroutine starts is
+// not the awaiting frame's child.
+using waiter_handler = asio::async_result<asio::use_awaitable_t<>, void()>::handler_type;
+std::optional<waiter_handler> parked_waiter;  // touched on the one io thread only
+
+asio::awaitable<void> waiter() {  // unframed: it parks until notified, then runs a framed leaf
+    co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(
+        [](waiter_handler h) { parked_waiter.emplace(std::move(h)); }, asio::use_awaitable);
+    co_await blocked_leaf(5);
+}
+
+template <class Token>
+auto async_notify(asio::any_io_executor ex, Token&& token) {
+    return asio::async_initiate<Token, void()>(
+        [ex](auto done) {
+            if (parked_waiter) {
+                waiter_handler w = std::move(*parked_waiter);
+                parked_waiter.reset();
+                asio::dispatch(ex, std::move(w));  // runs the waiter right here
+            }
+            asio::post(ex, std::move(done));
+        },
+        token);
+}
+
+std::atomic<unsigned> notifier_frame_line{0};
+
+asio::awaitable<void> notifier() {
+    note(notifier_frame_line, __LINE__); ABT_FRAMED();
+    auto ex = co_await asio::this_coro::executor;
+    co_await async_notify(ex, ABT_USE_AWAITABLE);
+    co_await blocked_leaf(6);  // an awaitable: its frame is the notifier's child
+}
+
+}  // namespace asiojoin
+
+TEST_CASE("an operation that resumes another coroutine on the spot hands it no children" *
+          doctest::skip(!ABT_ENABLED)) {
+    using namespace asiojoin;
+    asio::io_context ctx;
+    asio::co_spawn(ctx, waiter(), asio::detached);
+    asio::co_spawn(ctx, notifier(), asio::detached);
+    std::thread io([&] { ctx.run(); });
+    const std::string dump = dump_when_waiting(2);
+    // Two tasks: the notifier (waiting in its own leaf) and the waiter's leaf,
+    // which the notification started but which is not the notifier's child.
+    CHECK(abt::task_count() == 2);
+    CHECK(count_of(dump, "\xE2\x95\xBC asiojoin::blocked_leaf at " + here(leaf_frame_line)) == 2);
+    CHECK(dump.find("\xE2\x95\xBC asiojoin::notifier at " + here(notifier_frame_line) + "\n" +
+                    leaf_line(branch_corner)) != std::string::npos);
+    release_blocked(ctx.get_executor());
+    io.join();
+    CHECK(abt::task_count() == 0);
+}
+
+namespace asiojoin {
+
+// A result that cannot be copied while a frame is current: the copy after
+// the frames resumed throws. The frames must resume once, not again for the
+// error (that made the frame its own resumer).
+std::atomic<bool> copies_throw{false};
+struct fragile {
+    int value = 0;
+    fragile() = default;  // co_spawn needs one
+    explicit fragile(int v) : value(v) {}
+    fragile(const fragile& other) : value(other.value) {
+        if (copies_throw && abt::current_task_id() != 0) throw std::runtime_error("copy");
+    }
+    fragile& operator=(const fragile&) = default;
+};
+asio::awaitable<fragile> make_fragile() { co_return fragile(7); }
+
+std::atomic<std::size_t> depth_after_error{0}, depth_of_next_frame{0};
+std::atomic<bool> error_seen{false};
+
+asio::awaitable<void> next_frame() {
+    ABT_FRAMED();
+    depth_of_next_frame = abt::backtrace().size();
+    co_await pause(1);
+}
+
+asio::awaitable<void> takes_fragile() {
+    {
+        ABT_FRAMED();
+        copies_throw = true;
+        try {
+            fragile f = co_await asio::co_spawn(co_await asio::this_coro::executor, make_fragile(), ABT_USE_AWAITABLE);
+            static_cast<void>(f);
+        } catch (const std::runtime_error&) {
+            error_seen = true;
+        }
+        copies_throw = false;
+        depth_after_error = abt::backtrace().size();
+    }
+    co_await next_frame();  // made with no frame current: a task of its own
+}
+
+}  // namespace asiojoin
+
+TEST_CASE("asio: an error from moving the result leaves the frames resumed once" * doctest::skip(!ABT_ENABLED)) {
+    using namespace asiojoin;
+    {
+        asio::io_context ctx;
+        asio::co_spawn(ctx, takes_fragile(), asio::detached);
+        ctx.run();
+    }
+    CHECK(error_seen);
+    CHECK(depth_after_error == 1);
+    CHECK(depth_of_next_frame == 1);
     CHECK(abt::task_count() == 0);
 }

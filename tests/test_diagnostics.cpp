@@ -1,0 +1,268 @@
+// Diagnostics: task ids, names and tags, wait times and ages, grouping,
+// dump options, JSON and folded stacks.
+#include "coro.hpp"
+#include "helpers.hpp"
+#include "json.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+using testing::count_of;
+using testing::lines_of;
+using testing::place;
+
+namespace diag {
+
+coro::event never;
+unsigned leaf_line = 0, leaf_wait_line = 0, session_line = 0, session_wait_line = 0, join_line = 0,
+         join_wait_line = 0;
+
+coro::task<> leaf() {
+    leaf_line = __LINE__; ABT_FRAMED();
+    leaf_wait_line = __LINE__; co_await ABT_AWAIT(never.wait());
+}
+
+/// A session named from inside, with a tag; waits in leaf().
+coro::task<> session(int id) {
+    session_line = __LINE__; ABT_FRAMED();
+    abt::set_task_name("session " + std::to_string(id));
+    abt::set_task_tag("conn", std::to_string(id));
+    abt::set_task_tag("conn", std::to_string(id * 10));  // set again: replaced
+    session_wait_line = __LINE__; co_await ABT_AWAIT(leaf());
+}
+
+/// A join of three identical leaves and one session.
+coro::task<> join() {
+    join_line = __LINE__; ABT_FRAMED();
+    join_wait_line = __LINE__; co_await ABT_AWAIT(coro::when_all(leaf(), leaf(), session(99), leaf()));
+}
+
+std::string at(unsigned line) { return place(__FILE__, line); }
+
+const std::string mark = "\xE2\x95\xBC ";                                 // ╼
+const std::string child = "  \xE2\x94\x94\xE2\x95\xBC ";                    // "  └╼ "
+const std::string times_sign = "\xC3\x97";                                  // ×
+
+/// Starts `n` sessions; destroys them at scope end.
+struct sessions {
+    std::vector<coro::task<>> tasks;
+    explicit sessions(int n) {
+        for (int i = 0; i < n; ++i) {
+            tasks.push_back(session(i));
+            tasks.back().start();
+        }
+    }
+};
+
+}  // namespace diag
+
+TEST_CASE("tasks have ids, names and tags, shown on a header line with their age" * doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    CHECK(abt::current_task_id() == 0);
+    CHECK_FALSE(abt::set_task_name("no task here"));
+    std::uint64_t outer_id = 0, inner_id = 0;
+    {
+        ABT_FRAMED("outer");
+        outer_id = abt::current_task_id();
+        {
+            ABT_FRAMED("inner");
+            inner_id = abt::current_task_id();  // the same task: its root's id
+        }
+    }
+    CHECK(outer_id != 0);
+    CHECK(inner_id == outer_id);
+
+    sessions s(2);
+    const std::string dump = abt::taskdump_tree(abt::dump_options{});
+    const std::vector<std::string> lines = lines_of(dump);
+    REQUIRE(lines.size() == 6);
+    // "task 12 "session 0" conn=0, age 0ms"
+    CHECK(lines[0].rfind("task ", 0) == 0);
+    CHECK(lines[0].find(" \"session 0\" conn=0, age ") != std::string::npos);
+    CHECK(lines[3].find(" \"session 1\" conn=10, age ") != std::string::npos);
+    CHECK(lines[1].rfind(mark + "diag::session at " + at(session_line) + " suspended at " + at(session_wait_line) +
+                             " for ",
+                         0) == 0);
+    CHECK(lines[2].rfind(child + "diag::leaf at " + at(leaf_line) + " suspended at " + at(leaf_wait_line) + " for ",
+                         0) == 0);
+    // Ids are unique and increase on one thread.
+    const std::uint64_t first = std::stoull(lines[0].substr(5));
+    const std::uint64_t second = std::stoull(lines[3].substr(5));
+    CHECK(second > first);
+    CHECK(first > outer_id);
+    // The classic overload keeps the plain tree.
+    CHECK(abt::taskdump_tree(false).find("task ") == std::string::npos);
+}
+
+TEST_CASE("wait times and ages grow while a task stays suspended" * doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    sessions s(1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+    abt::dump_options o;
+    const std::string dump = abt::taskdump_tree(o);
+    const std::vector<std::string> lines = lines_of(dump);
+    REQUIRE(lines.size() == 3);
+    // 1.3 s or a little more; the clock is coarse and tenths are cut: at least "1.2s".
+    const auto seconds_after = [](const std::string& line, const std::string& word) {
+        const std::size_t at = line.rfind(word);
+        REQUIRE(at != std::string::npos);
+        return std::stod(line.substr(at + word.size()));
+    };
+    CHECK(seconds_after(lines[0], "age ") >= 1.2);
+    CHECK(seconds_after(lines[0], "age ") < 5.0);
+    CHECK(seconds_after(lines[2], " for ") >= 1.2);
+    CHECK(lines[2].substr(lines[2].size() - 1) == "s");
+    o.times = false;
+    const std::string untimed = abt::taskdump_tree(o);
+    CHECK(untimed.find(" for ") == std::string::npos);
+    CHECK(untimed.find("age") == std::string::npos);
+}
+
+TEST_CASE("grouping collapses identical tasks and identical siblings, wherever they are" *
+          doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    std::vector<coro::task<>> tasks;
+    for (int i = 0; i < 3; ++i) {
+        tasks.push_back(join());
+        tasks.back().start();
+        tasks.push_back(leaf());  // interleaved with the joins: grouping must not need adjacency
+        tasks.back().start();
+    }
+    sessions s(5);  // identical trees, different names and tags
+    abt::dump_options o;
+    o.group = true;
+    o.times = false;
+    const std::string dump = abt::taskdump_tree(o);
+    if (std::getenv("ABT_SHOW_DUMPS") != nullptr) std::fputs(dump.c_str(), stderr);
+    const std::vector<std::string> lines = lines_of(dump);
+    // Largest group first: 5 sessions, then 3 joins and 3 leaves (equal counts: first seen first).
+    REQUIRE(lines.size() == 10);
+    CHECK(lines[0].rfind("5 tasks (ids ", 0) == 0);
+    CHECK(lines[0].find('"') == std::string::npos);  // names differ: not shown
+    CHECK(lines[1] == "\xE2\x95\xBC [" + times_sign + "5] diag::session at " + at(session_line) + " suspended at " +
+                          at(session_wait_line));
+    CHECK(lines[2] == child + "diag::leaf at " + at(leaf_line) + " suspended at " + at(leaf_wait_line));
+    // session(99) ran inside each join, so it named the join's task (the same name in all three).
+    CHECK(lines[3].rfind("3 tasks (ids ", 0) == 0);
+    CHECK(lines[3].find(") \"session 99\" conn=990") != std::string::npos);
+    CHECK(lines[4] == "\xE2\x95\xBC [" + times_sign + "3] diag::join at " + at(join_line) + " suspended at " +
+                          at(join_wait_line));
+    // The join's four children: three identical leaves (not adjacent: the session is third) and the session.
+    CHECK(lines[5] == "  \xE2\x94\x9C\xE2\x95\xBC [" + times_sign + "3] diag::leaf at " + at(leaf_line) +
+                          " suspended at " + at(leaf_wait_line));
+    CHECK(lines[6] == child + "diag::session at " + at(session_line) + " suspended at " + at(session_wait_line));
+    CHECK(lines[7] == "   " + child + "diag::leaf at " + at(leaf_line) + " suspended at " + at(leaf_wait_line));
+    CHECK(lines[8].rfind("3 tasks (ids ", 0) == 0);
+    CHECK(lines[9] == "\xE2\x95\xBC [" + times_sign + "3] diag::leaf at " + at(leaf_line) + " suspended at " +
+                          at(leaf_wait_line));
+    // The ungrouped dump has every task on its own.
+    o.group = false;
+    CHECK(count_of(abt::taskdump_tree(o), "\ntask ") + 1 == 11);
+    // With times, a group shows its range.
+    o.group = true;
+    o.times = true;
+    const std::string timed = abt::taskdump_tree(o);
+    CHECK(timed.find(", age ") != std::string::npos);
+    CHECK(count_of(timed, " for ") == 7);
+    tasks.clear();
+}
+
+TEST_CASE("max_tasks and max_depth cut the dump and say what they left out" * doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    sessions s(3);
+    abt::dump_options o;
+    o.times = false;
+    o.max_tasks = 2;
+    const std::vector<std::string> lines = lines_of(abt::taskdump_tree(o));
+    REQUIRE(lines.size() == 7);
+    CHECK(lines[6] == "\xE2\x80\xA6 1 more task (max_tasks)");
+    o.max_tasks = 0;
+    o.max_depth = 1;
+    o.ids = false;
+    const std::vector<std::string> roots = lines_of(abt::taskdump_tree(o));
+    REQUIRE(roots.size() == 6);
+    CHECK(roots[0] == mark + "diag::session at " + at(session_line) + " suspended at " + at(session_wait_line));
+    CHECK(roots[1] == "  \xE2\x94\x94\xE2\x94\x88 [1 frame below max_depth]");
+}
+
+TEST_CASE("taskdump_json: versioned, parseable, with every field" * doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    coro::task<> j = join();
+    j.start();
+    sessions s(2);
+    {
+        ABT_FRAMED("weird");  // a running task, named with characters JSON must escape
+        static const char raw[] = "quote\" backslash\\ newline\n tab\t bell\x07 bad\xFF\xC3 ok\xC3\xA9";
+        abt::set_task_name(std::string(raw, sizeof raw - 1));
+        abt::set_task_tag("k\"ey", "v\x01");
+        const std::string text = abt::taskdump_json();
+        testing::json::value doc;
+        REQUIRE_MESSAGE(testing::json::parse(text, doc), text);
+        CHECK(doc["format_version"].number == 1);
+        CHECK(doc["grouped"].boolean == false);
+        const testing::json::value& tasks = doc["tasks"];
+        REQUIRE(tasks.array.size() == 4);
+        // The join: three leaves and a session under it.
+        const testing::json::value& jt = tasks.array[0];
+        CHECK(jt["count"].number == 1);
+        CHECK(jt["ids"].array.size() == 1);
+        CHECK(jt["view"].string == "whole");
+        CHECK(jt["age_ns"]["min"].number >= 0);
+        const testing::json::value& root = jt["root"];
+        CHECK(root["function"].string == "diag::join");
+        CHECK(root["file"].string == __FILE__);
+        CHECK(root["line"].number == join_line);
+        CHECK(root["state"].string == "suspended");
+        CHECK(root["await"]["line"].number == join_wait_line);
+        CHECK(root["wait_ns"]["max"].number >= root["wait_ns"]["min"].number);
+        REQUIRE(root["children"].array.size() == 4);
+        CHECK(root["children"].array[2]["function"].string == "diag::session");
+        CHECK(root["children"].array[2]["children"].array[0]["function"].string == "diag::leaf");
+        // A named session.
+        CHECK(tasks.array[1]["name"].string == "session 0");
+        CHECK(tasks.array[1]["tags"]["conn"].string == "0");
+        // The running task: escaped name, invalid UTF-8 replaced.
+        const testing::json::value& weird = tasks.array[3];
+        CHECK(weird["view"].string == "whole");  // the dumping thread's own task: its frames stand still for the dump
+        CHECK(weird["root"]["function"].string == "weird");
+        CHECK(weird["root"]["state"].string == "running");
+        CHECK(weird["root"]["wait_ns"].is_null);
+        CHECK(weird["name"].string ==
+              "quote\" backslash\\ newline\n tab\t bell\x07 bad\xEF\xBF\xBD\xEF\xBF\xBD ok\xC3\xA9");
+        CHECK(weird["tags"]["k\"ey"].string == "v\x01");
+        // Grouped: counts.
+        abt::dump_options o;
+        o.group = true;
+        testing::json::value grouped;
+        REQUIRE(testing::json::parse(abt::taskdump_json(o), grouped));
+        CHECK(grouped["grouped"].boolean == true);
+        REQUIRE(grouped["tasks"].array.size() == 3);
+        CHECK(grouped["tasks"].array[0]["count"].number == 2);  // the two sessions
+        CHECK(grouped["tasks"].array[0]["ids"].array.size() == 2);
+        CHECK(grouped["tasks"].array[1]["root"]["children"].array[0]["count"].number == 3);  // the join's leaves
+    }
+}
+
+TEST_CASE("taskdump_folded: one line per leaf path with its count" * doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    coro::task<> j = join();
+    j.start();
+    sessions s(4);
+    const std::string folded = abt::taskdump_folded();
+    const std::string leaf_site = place(__FILE__, leaf_wait_line);
+    const std::string expected = "diag::join;diag::leaf;" + leaf_site + " 3\n" +
+                                 "diag::join;diag::session;diag::leaf;" + leaf_site + " 1\n" +
+                                 "diag::session;diag::leaf;" + leaf_site + " 4\n";
+    CHECK(folded == expected);
+    {
+        ABT_FRAMED("busy");
+        CHECK(abt::taskdump_folded().find("busy 1\n") != std::string::npos);  // the dumping task: its own frames
+    }
+}
