@@ -88,7 +88,10 @@ $(BUILD)/echo_server: examples/echo_server.cpp $(HEADER) $(ASIO_HEADER) | $(BUIL
 $(BUILD)/echo_server-tsan: examples/echo_server.cpp $(HEADER) $(ASIO_HEADER) | $(BUILD) deps
 	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(TSAN) $< -o $@ -pthread
 
-examples: $(BUILD)/taskdump $(BUILD)/callbacks $(BUILD)/echo_server
+$(BUILD)/diagnostics: examples/diagnostics.cpp $(HEADER) tests/coro.hpp | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $< -o $@ -pthread
+
+examples: $(BUILD)/taskdump $(BUILD)/callbacks $(BUILD)/echo_server $(BUILD)/diagnostics
 
 example: $(BUILD)/taskdump
 	./$(BUILD)/taskdump
@@ -146,7 +149,8 @@ check-abi: | $(BUILD) deps
 	else echo "ok: mixing ABT_ENABLED values fails at link time"; fi
 
 # The builds run in parallel (one per core); the tests one after another.
-test-binaries: $(TEST_BINARIES) examples $(BUILD)/bench $(BUILD)/e2e_echo $(BUILD)/echo_server-tsan
+test-binaries: $(TEST_BINARIES) examples $(BUILD)/bench $(BUILD)/e2e_echo $(BUILD)/echo_server-tsan \
+              $(BUILD)/e2e_signal $(BUILD)/e2e_signal-tsan
 
 # One inline framed coroutine, two translation units, -O0 and -O2: each may
 # hold its own __PRETTY_FUNCTION__ copy while the site record is merged.
@@ -170,9 +174,18 @@ check-so: $(BUILD)/so-main
 $(BUILD)/e2e_echo: tests/e2e_echo.cpp tests/helpers.hpp $(HEADER) | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $< -o $@ -pthread
 
-check-e2e: $(BUILD)/e2e_echo $(BUILD)/echo_server $(BUILD)/echo_server-tsan
+# ---- end to end: a dump on SIGUSR1 from a program whose threads are all blocked --
+$(BUILD)/e2e_signal: tests/e2e_signal.cpp tests/helpers.hpp tests/coro.hpp $(HEADER) | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $< -o $@ -pthread
+
+$(BUILD)/e2e_signal-tsan: tests/e2e_signal.cpp tests/helpers.hpp tests/coro.hpp $(HEADER) | $(BUILD) deps
+	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(TSAN) $< -o $@ -pthread
+
+check-e2e: $(BUILD)/e2e_echo $(BUILD)/echo_server $(BUILD)/echo_server-tsan $(BUILD)/e2e_signal $(BUILD)/e2e_signal-tsan
 	./$(BUILD)/e2e_echo ./$(BUILD)/echo_server
 	TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/e2e_echo ./$(BUILD)/echo_server-tsan
+	./$(BUILD)/e2e_signal
+	TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/e2e_signal-tsan
 
 # ---- benchmarks -----------------------------------------------------------------
 BENCH_FLAGS := -O2 -DNDEBUG
@@ -210,7 +223,8 @@ test: deps
 	  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ./$$t --no-version; \
 	done
-	@echo "== examples"; ./$(BUILD)/taskdump 2>/dev/null; ./$(BUILD)/callbacks 2>/dev/null
+	@echo "== examples"; ./$(BUILD)/taskdump 2>/dev/null && ./$(BUILD)/callbacks 2>/dev/null && \
+	  ./$(BUILD)/diagnostics 2>/dev/null && ./$(BUILD)/diagnostics json >/dev/null && ./$(BUILD)/diagnostics folded >/dev/null
 	@echo "all tests passed"
 
 clean:

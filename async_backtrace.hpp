@@ -60,17 +60,39 @@
 //                            awaitable pump): a coroutine the framework starts
 //                            in it after a suspension is that suspension's
 //                            child (exact attribution through trampolines).
+//   ABT_CHECK_NO_LEAKED_TASKS(mark);  In a doctest or Catch2 test: fails
+//                            (CHECK_MESSAGE) with their tree when tasks made
+//                            since the abt::task_watermark mark still live.
 //
 // 3. FUNCTIONS (namespace abt)
+//   std::string taskdump_tree(const dump_options& o);
+//       Every live task as a tree: a header line per task (id, name, tags,
+//       age), wait times, optionally grouped ([×N]). A task running right
+//       now shows "[running]" instead of its frames, unless
+//       o.wait_for_running_tasks: then the dump waits (at most
+//       ABT_DUMP_WAIT_MS) for running tasks to suspend.
+//   struct dump_options { bool group = false, wait_for_running_tasks = false,
+//       times = true, ids = true; std::size_t max_tasks = 0, max_depth = 0; };
 //   std::string taskdump_tree(bool wait_for_running_tasks = false);
-//       Every live task as a tree. A task running right now shows "[running]"
-//       instead of its frames, unless wait_for_running_tasks is true: then the
-//       dump waits (at most ABT_DUMP_WAIT_MS) for running tasks to suspend.
-//   void dump(std::FILE* out = stderr);     Prints taskdump_tree(false).
+//       The plain tree (no ids, times or groups), as in version 0.1.
+//   std::string taskdump_json(const dump_options& o = {});  "format_version": 1
+//   std::string taskdump_folded(const dump_options& o = {}); flame-graph input
+//   void dump(std::FILE* out = stderr, const dump_options& o = {});
 //   std::vector<location> backtrace();      The logical chain from this
 //       thread's innermost active frame up to its task's root, innermost first.
 //   std::size_t task_count();               Number of live tasks (root frames).
 //   struct location { const char* function; const char* file; std::uint32_t line; };
+//   bool set_task_name(std::string_view);   Names the current task (copied).
+//   bool set_task_tag(std::string_view key, std::string_view value);
+//   std::uint64_t current_task_id();        0 when no frame runs here.
+//   bool install_signal_dump(int signo = SIGUSR1, std::FILE* out = stderr,
+//       const dump_options& o = grouped_dump_options());  a dump per signal,
+//       from a watcher thread (the handler only writes to a pipe); POSIX.
+//   void uninstall_signal_dump();
+//   class watchdog { explicit watchdog(const watchdog_options&); };  reports
+//       tasks suspended or running too long, with a dump, once per episode.
+//   class task_watermark { std::string leaked(grace) const; };  tasks made
+//       since it and still alive, for tests (ABT_CHECK_NO_LEAKED_TASKS).
 //
 // 4. PERSISTENT FRAMES (callback frameworks)
 //   A callback chain has no stack that lives across callbacks, so its frame
@@ -204,6 +226,8 @@
 #define ABT_DETAIL_ABI v0_1_0_disabled
 #endif
 
+#include <chrono>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -221,9 +245,19 @@
 #include <type_traits>
 #include <utility>
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #if defined(__unix__) || defined(__APPLE__)
+#include <csignal>
+#include <cerrno>
+#include <fcntl.h>
 #include <time.h>  // clock_gettime
+#include <unistd.h>
+#define ABT_DETAIL_HAS_SIGNALS 1
 #endif
+#endif
+#ifndef ABT_DETAIL_HAS_SIGNALS
+#define ABT_DETAIL_HAS_SIGNALS 0
 #endif
 
 #if ABT_DETAIL_HAS_COROUTINES
@@ -310,6 +344,73 @@ bool set_task_tag(std::string_view key, std::string_view value);
 /// 0 when no frame runs here.
 std::uint64_t current_task_id();
 
+/// Makes signal `signo` print a dump (taskdump_tree(options), between two
+/// marker lines) to `out`, even when every other thread is stuck: the
+/// handler only writes a byte to a pipe (async-signal-safe), and a watcher
+/// thread that this starts does the dump. Installing again replaces the
+/// previous installation; uninstall_signal_dump() restores the signal's
+/// previous action and stops the thread. POSIX only (false elsewhere, or
+/// when the pipe, thread or handler cannot be made).
+#if defined(SIGUSR1)
+inline constexpr int default_dump_signal = SIGUSR1;
+#else
+inline constexpr int default_dump_signal = -1;  // no signals here: install_signal_dump returns false
+#endif
+/// dump_options with group on: the form for dumps of many tasks.
+inline dump_options grouped_dump_options() {
+    dump_options o;
+    o.group = true;
+    return o;
+}
+bool install_signal_dump(int signo = default_dump_signal, std::FILE* out = stderr,
+                         const dump_options& options = grouped_dump_options());
+void uninstall_signal_dump();
+
+/// What the watchdog watches for, and how often.
+struct watchdog_options {
+    /// A task suspended at one site (or idle) longer than this is stalled.
+    std::chrono::milliseconds suspended_longer_than{10000};
+    /// A task that has run this long without suspending blocks its thread
+    /// (an executor that never gets it back).
+    std::chrono::milliseconds running_longer_than{1000};
+    std::chrono::milliseconds check_every{100};
+    std::FILE* out = stderr;
+    dump_options dump = grouped_dump_options();
+};
+
+/// Opt-in stall detector: a thread that checks every check_every, and
+/// prints what stalls and a dump once per episode (an episode ends when
+/// nothing stalls any more). Stops when destroyed.
+class watchdog {
+public:
+    explicit watchdog(const watchdog_options& options = watchdog_options());
+    ~watchdog();
+    watchdog(const watchdog&) = delete;
+    watchdog& operator=(const watchdog&) = delete;
+    /// Episodes reported so far.
+    std::size_t episodes() const;
+
+private:
+    struct state;
+    [[maybe_unused]] state* state_;  // unused with ABT_ENABLED 0
+};
+
+/// Remembers the tasks alive now, to find the ones made later that are
+/// still alive (leaks), for tests:
+///     abt::task_watermark mark;
+///     ... code under test ...
+///     ABT_CHECK_NO_LEAKED_TASKS(mark);   // doctest or Catch2: CHECK_MESSAGE
+class task_watermark {
+public:
+    task_watermark();
+    /// "" when every task made since is gone (waiting up to `grace` for
+    /// tasks about to end); otherwise a message and their dump.
+    std::string leaked(std::chrono::milliseconds grace = std::chrono::milliseconds(200)) const;
+
+private:
+    std::vector<std::uint64_t> existing_;  // ids alive at construction, sorted
+};
+
 /// This thread's logical chain, innermost active frame first, up to the root
 /// of its task (for a lazy child: through the frames awaiting it). Empty when
 /// no frame is active on this thread.
@@ -326,6 +427,15 @@ class persistent_frame;
 
 }  // namespace ABT_DETAIL_ABI
 }  // namespace abt
+
+/// Fails the current test (doctest's or Catch2's CHECK_MESSAGE) when tasks
+/// made since `mark` (an abt::task_watermark) are still alive; the message
+/// shows them.
+#define ABT_CHECK_NO_LEAKED_TASKS(mark)                   \
+    do {                                                  \
+        const std::string abt_leaks_ = (mark).leaked();   \
+        CHECK_MESSAGE(abt_leaks_.empty(), abt_leaks_);    \
+    } while (false)
 
 #if !ABT_ENABLED
 // ===========================================================================
@@ -358,6 +468,14 @@ inline void dump(std::FILE*, const dump_options&) {}
 inline bool set_task_name(std::string_view) { return false; }
 inline bool set_task_tag(std::string_view, std::string_view) { return false; }
 inline std::uint64_t current_task_id() { return 0; }
+inline bool install_signal_dump(int, std::FILE*, const dump_options&) { return false; }
+inline void uninstall_signal_dump() {}
+struct watchdog::state {};
+inline watchdog::watchdog(const watchdog_options&) : state_(nullptr) {}
+inline watchdog::~watchdog() {}
+inline std::size_t watchdog::episodes() const { return 0; }
+inline task_watermark::task_watermark() {}
+inline std::string task_watermark::leaked(std::chrono::milliseconds) const { return std::string(); }
 inline std::vector<location> backtrace() { return {}; }
 inline std::size_t task_count() { return 0; }
 }  // namespace ABT_DETAIL_ABI
@@ -607,6 +725,20 @@ namespace detail {
 // After the inner await_suspend returns, ABT_AWAIT never touches the
 // awaiting frame or itself again (another thread may already have resumed or
 // destroyed them), only its own thread's entry stack.
+//
+// Diagnostics: a task's id and birth time are written when a frame becomes
+// a root (become_task: a new thread root, a persistent root, or a child
+// moved to the task list), under the lock of the list it joins; ids come
+// from per-thread blocks of a global counter, so making a task shares no
+// cache line. `wait_since` is written with `wait`, inside the same sequence
+// count, so a dump reads a state and its time together. A task's name and
+// tags (task_info, behind an atomic pointer) are edited by its own code
+// under the lock of its root's list and freed after the root left it.
+// Dumps copy each task under the lock (for_each_task_copy) and format the
+// copies without it: grouping, JSON and folded stacks never hold a lock.
+// The signal dump's handler only writes to a pipe that is never closed; the
+// watchdog tells a task that runs without suspending from one that yields
+// by the sum of its frames' change counts (they grow at every suspension).
 //
 // Why each hard case is safe:
 //   - Interleaved tasks on one loop: each activation restores `current` to its
@@ -2091,6 +2223,10 @@ struct task_copy {
     std::string name;
     std::vector<std::pair<std::string, std::string>> tags;
     std::vector<frame_copy> frames;  // depth first, each parent before its children
+    // A running task: the sum of its frames' change counts. Equal in two
+    // dumps: no frame of it suspended or resumed in between (the counts only
+    // grow), so it ran all along (the watchdog uses this).
+    std::uint64_t activity = 0;
 };
 
 inline frame_copy copy_of(const frame* f, const frame_site* wait, std::uint64_t since, unsigned depth) {
@@ -2254,6 +2390,13 @@ inline const frame* root_of(const frame* f) {
     return f;
 }
 
+/// The sum of the change counts of f's subtree (see task_copy::activity).
+inline std::uint64_t locked_activity(const frame* f) {
+    std::uint64_t sum = f->wait_changes.load(std::memory_order_relaxed);
+    for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling) sum += locked_activity(c);
+    return sum;
+}
+
 /// Copies the task rooted at t (under the lock): whole if it stands still,
 /// else the dumping thread's own path in it, else its root as running.
 inline void locked_copy_task(dump_reader& r, const frame* t, const frame* own, task_copy& out) {
@@ -2276,6 +2419,7 @@ inline void locked_copy_task(dump_reader& r, const frame* t, const frame* own, t
     } else {
         out.view = task_view::running;
         out.frames.push_back(copy_of(t, nullptr, 0, 0));
+        out.activity = locked_activity(t);
     }
 }
 
@@ -3165,6 +3309,288 @@ inline std::size_t task_count() {
     std::size_t n = detail::the_registry.task_count;
     detail::locked_for_each_thread_roots([&](const detail::thread_state& ts) { n += ts.root_count; });
     return n;
+}
+
+// ---- Signal dumps -------------------------------------------------------------
+
+namespace detail {
+
+#if ABT_DETAIL_HAS_SIGNALS
+/// The signal dump's state. `lock` guards every field; the handler reads
+/// only `wake_fd` (an atomic int: async-signal-safe). The pipe is made once
+/// and never closed, so a handler still running while another thread
+/// uninstalls never writes to a closed or reused descriptor.
+struct signal_dump_state {
+    std::mutex lock;
+    bool installed = false;
+    int signo = 0;
+    int pipe_fds[2] = {-1, -1};  // [0]: the watcher reads; [1]: non-blocking, the handler writes
+    struct sigaction previous {};
+    std::thread watcher;
+};
+ABT_DETAIL_PROGRAM_WIDE inline signal_dump_state the_signal_dump;
+ABT_DETAIL_PROGRAM_WIDE inline std::atomic<int> signal_dump_wake_fd{-1};
+
+/// The handler: one write(2), nothing else (async-signal-safe).
+inline void on_dump_signal(int) {
+    const int saved_errno = errno;
+    const int fd = signal_dump_wake_fd.load(std::memory_order_relaxed);
+    if (fd >= 0) {
+        const char wake = 1;
+        const ssize_t written = write(fd, &wake, 1);  // a full pipe already holds a wake-up
+        static_cast<void>(written);
+    }
+    errno = saved_errno;
+}
+
+/// The watcher thread: one dump per burst of wake-ups, until a stop byte.
+inline void dump_on_wake_ups(int read_fd, int signo, std::FILE* out, dump_options options) {
+    for (;;) {
+        char bytes[64];
+        const ssize_t n = read(read_fd, bytes, sizeof bytes);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        bool stop = false, wake = false;
+        for (ssize_t i = 0; i < n; ++i) (bytes[i] == 0 ? stop : wake) = true;
+        if (wake && !stop) {
+            std::string text = "async_backtrace: dump on signal ";
+            append_number(text, static_cast<std::uint64_t>(signo));
+            text += " (pid ";
+            append_number(text, static_cast<std::uint64_t>(getpid()));
+            text += ")\n";
+            text += taskdump_tree(options);
+            text += "async_backtrace: end of dump\n";
+            std::fwrite(text.data(), 1, text.size(), out);
+            std::fflush(out);
+        }
+        if (stop) return;
+    }
+}
+
+inline bool make_wake_pipe(signal_dump_state& st) {
+    if (st.pipe_fds[0] >= 0) return true;
+    int fds[2];
+    if (pipe(fds) != 0) return false;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK);
+    st.pipe_fds[0] = fds[0];
+    st.pipe_fds[1] = fds[1];
+    return true;
+}
+
+/// Stops the watcher: a stop byte (retried while the pipe is full), then join.
+inline void locked_stop_watcher(signal_dump_state& st) {
+    const char stop = 0;
+    while (write(st.pipe_fds[1], &stop, 1) != 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    st.watcher.join();
+}
+
+/// Empties the pipe of wake-ups left by a handler that ran during an
+/// uninstall, so that the next watcher does not dump for them.
+inline void drain_wake_pipe(int read_fd) {
+    const int flags = fcntl(read_fd, F_GETFL);
+    fcntl(read_fd, F_SETFL, flags | O_NONBLOCK);
+    char bytes[64];
+    while (read(read_fd, bytes, sizeof bytes) > 0) {
+    }
+    fcntl(read_fd, F_SETFL, flags);
+}
+#endif
+
+}  // namespace detail
+
+inline bool install_signal_dump(int signo, std::FILE* out, const dump_options& options) {
+#if ABT_DETAIL_HAS_SIGNALS
+    uninstall_signal_dump();
+    detail::signal_dump_state& st = detail::the_signal_dump;
+    std::lock_guard<std::mutex> guard(st.lock);
+    if (signo <= 0 || !detail::make_wake_pipe(st)) return false;
+    detail::drain_wake_pipe(st.pipe_fds[0]);
+    try {
+        st.watcher = std::thread(detail::dump_on_wake_ups, st.pipe_fds[0], signo, out, options);
+    } catch (...) {
+        return false;
+    }
+    detail::signal_dump_wake_fd.store(st.pipe_fds[1], std::memory_order_relaxed);
+    struct sigaction action {};
+    action.sa_handler = detail::on_dump_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    if (sigaction(signo, &action, &st.previous) != 0) {
+        detail::signal_dump_wake_fd.store(-1, std::memory_order_relaxed);
+        detail::locked_stop_watcher(st);
+        return false;
+    }
+    st.installed = true;
+    st.signo = signo;
+    return true;
+#else
+    static_cast<void>(signo);
+    static_cast<void>(out);
+    static_cast<void>(options);
+    return false;
+#endif
+}
+
+inline void uninstall_signal_dump() {
+#if ABT_DETAIL_HAS_SIGNALS
+    detail::signal_dump_state& st = detail::the_signal_dump;
+    std::lock_guard<std::mutex> guard(st.lock);
+    if (!st.installed) return;
+    sigaction(st.signo, &st.previous, nullptr);
+    detail::signal_dump_wake_fd.store(-1, std::memory_order_relaxed);
+    detail::locked_stop_watcher(st);
+    st.installed = false;
+#endif
+}
+
+// ---- Watchdog -------------------------------------------------------------------
+
+/// The watchdog thread's state. `lock` guards `stop` and `episodes`; the
+/// rest belongs to the thread.
+struct watchdog::state {
+    watchdog_options options;
+    std::mutex lock;
+    std::condition_variable wake;
+    bool stop = false;
+    std::size_t episodes = 0;
+    // Running tasks seen at earlier checks: id, activity, first seen at.
+    std::vector<std::pair<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>>> running;
+    bool in_episode = false;
+    std::thread thread;
+
+    /// One line per stalled task (none: nothing stalls).
+    std::string stalls(std::uint64_t now) {
+        std::string report;
+        std::vector<std::pair<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>>> seen;
+        const std::uint64_t suspended_limit = static_cast<std::uint64_t>(options.suspended_longer_than.count()) * 1000000u;
+        const std::uint64_t running_limit = static_cast<std::uint64_t>(options.running_longer_than.count()) * 1000000u;
+        detail::for_each_task_copy(false, [&](const detail::task_copy& t) {
+            if (t.view == detail::task_view::running) {
+                // Running since it was made (never published), or since the
+                // first check that found it running with the same activity.
+                std::uint64_t since = t.activity == 0 ? t.born_ns : now;
+                for (const auto& r : running)
+                    if (r.first == t.id && r.second.first == t.activity) since = std::min(since, r.second.second);
+                seen.push_back({t.id, {t.activity, since}});
+                if (detail::elapsed(now, since) > running_limit) {
+                    report += "async_backtrace: watchdog: task ";
+                    detail::append_number(report, t.id);
+                    report += " (";
+                    report += t.frames[0].site->where.function;
+                    report += ") has run without suspending for ";
+                    detail::append_duration(report, detail::elapsed(now, since));
+                    report += '\n';
+                }
+                return;
+            }
+            // Stalled: waits at a site (or idle) longer than the limit. Only
+            // the innermost stalled frames are reported (an outer frame that
+            // waits for a stalled child says nothing more).
+            const auto stalled = [&](const detail::frame_copy& f) {
+                const bool waits_here = f.state == detail::frame_state::idle ||
+                                        (f.state == detail::frame_state::suspended && f.wait != &detail::no_await_site);
+                return waits_here && detail::elapsed(now, f.since) > suspended_limit;
+            };
+            for (std::size_t i = 0; i < t.frames.size(); ++i) {
+                const detail::frame_copy& f = t.frames[i];
+                if (!stalled(f)) continue;
+                bool stalled_below = false;
+                for (std::size_t k = i + 1; k < t.frames.size() && t.frames[k].depth > f.depth && !stalled_below; ++k)
+                    stalled_below = stalled(t.frames[k]);
+                if (stalled_below) continue;
+                report += "async_backtrace: watchdog: task ";
+                detail::append_number(report, t.id);
+                report += " (";
+                report += f.site->where.function;
+                report += ")";
+                if (f.wait != &detail::no_await_site) {
+                    report += " at ";
+                    detail::append_place(report, f.wait->where);
+                }
+                report += f.state == detail::frame_state::idle ? " idle for " : " suspended for ";
+                detail::append_duration(report, detail::elapsed(now, f.since));
+                report += '\n';
+            }
+        });
+        running = std::move(seen);
+        return report;
+    }
+
+    void run() {
+        std::unique_lock<std::mutex> guard(lock);
+        while (!wake.wait_for(guard, options.check_every, [this] { return stop; })) {
+            guard.unlock();
+            const std::string report = stalls(detail::coarse_now_ns());
+            const bool report_now = !report.empty() && !in_episode;
+            in_episode = !report.empty();
+            if (report_now) {
+                const std::string text = report + taskdump_tree(options.dump) + "async_backtrace: end of watchdog report\n";
+                std::fwrite(text.data(), 1, text.size(), options.out);
+                std::fflush(options.out);
+            }
+            guard.lock();
+            if (report_now) ++episodes;
+        }
+    }
+};
+
+inline watchdog::watchdog(const watchdog_options& options) : state_(new state()) {
+    state_->options = options;
+    try {
+        state_->thread = std::thread([s = state_] { s->run(); });
+    } catch (...) {
+        delete state_;
+        throw;
+    }
+}
+
+inline watchdog::~watchdog() {
+    {
+        std::lock_guard<std::mutex> guard(state_->lock);
+        state_->stop = true;
+    }
+    state_->wake.notify_all();
+    state_->thread.join();
+    delete state_;
+}
+
+inline std::size_t watchdog::episodes() const {
+    std::lock_guard<std::mutex> guard(state_->lock);
+    return state_->episodes;
+}
+
+// ---- Leak checks ------------------------------------------------------------------
+
+inline task_watermark::task_watermark() {
+    detail::for_each_task_copy(false, [&](const detail::task_copy& t) { existing_.push_back(t.id); });
+    std::sort(existing_.begin(), existing_.end());
+}
+
+inline std::string task_watermark::leaked(std::chrono::milliseconds grace) const {
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    for (;;) {
+        std::vector<detail::dump_entry> leaks;
+        std::uint64_t now = 0;
+        detail::for_each_task_copy(false, [&](const detail::task_copy& t) {
+            if (std::binary_search(existing_.begin(), existing_.end(), t.id)) return;
+            if (now == 0) now = detail::coarse_now_ns();
+            leaks.push_back(detail::entry_of(t, now, 0));
+        });
+        if (leaks.empty()) return std::string();
+        if (std::chrono::steady_clock::now() >= deadline) {
+            std::string text = "async_backtrace: ";
+            detail::append_number(text, leaks.size());
+            text += leaks.size() == 1 ? " task" : " tasks";
+            text += " made since the watermark still alive:\n";
+            const dump_options options;
+            detail::rich_writer w{options, text, {}};
+            for (const detail::dump_entry& e : leaks) w.entry(e);
+            return text;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
 }
 
 }  // namespace ABT_DETAIL_ABI

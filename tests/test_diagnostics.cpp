@@ -6,7 +6,9 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -265,4 +267,107 @@ TEST_CASE("taskdump_folded: one line per leaf path with its count" * doctest::sk
         ABT_FRAMED("busy");
         CHECK(abt::taskdump_folded().find("busy 1\n") != std::string::npos);  // the dumping task: its own frames
     }
+}
+
+namespace diag {
+
+/// Everything written to `file` so far.
+std::string contents_of(std::FILE* file) {
+    std::fflush(file);
+    std::rewind(file);
+    std::string text;
+    char buffer[4096];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
+    return text;
+}
+
+}  // namespace diag
+
+TEST_CASE("install_signal_dump: a dump per signal from the watcher thread; uninstall restores the old action" *
+          doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    sessions s(2);
+    std::FILE* out = std::tmpfile();
+    REQUIRE(out != nullptr);
+    std::signal(SIGUSR1, SIG_IGN);  // the action uninstall must bring back
+    REQUIRE(abt::install_signal_dump(SIGUSR1, out));
+    REQUIRE(abt::install_signal_dump(SIGUSR1, out));  // again: replaces, one watcher
+    std::raise(SIGUSR1);
+    REQUIRE(testing::wait_until([&] { return contents_of(out).find("end of dump\n") != std::string::npos; }));
+    const std::string text = contents_of(out);
+    CHECK(text.rfind("async_backtrace: dump on signal " + std::to_string(SIGUSR1) + " (pid ", 0) == 0);
+    CHECK(text.find("2 tasks (ids ") != std::string::npos);  // grouped by default
+    CHECK(count_of(text, "async_backtrace: dump on signal") == 1);
+    abt::uninstall_signal_dump();
+    abt::uninstall_signal_dump();  // twice: harmless
+    std::raise(SIGUSR1);           // ignored now, as before the install
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(count_of(contents_of(out), "async_backtrace: dump on signal") == 1);
+    std::signal(SIGUSR1, SIG_DFL);
+    std::fclose(out);
+}
+
+TEST_CASE("watchdog: one report per stall episode, for long waits and for tasks that never yield" *
+          doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    std::FILE* out = std::tmpfile();
+    REQUIRE(out != nullptr);
+    abt::watchdog_options o;
+    o.suspended_longer_than = std::chrono::milliseconds(100);
+    o.running_longer_than = std::chrono::milliseconds(150);
+    o.check_every = std::chrono::milliseconds(10);
+    o.out = out;
+    {
+        abt::watchdog dog(o);
+        {
+            sessions s(1);  // waits in leaf() for good
+            REQUIRE(testing::wait_until([&] { return dog.episodes() == 1; }));
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));  // many checks, still the same episode
+            CHECK(dog.episodes() == 1);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // nothing stalls: the episode ends
+        {
+            std::atomic<bool> release{false};
+            std::thread busy([&] {
+                ABT_FRAMED("never_yields");
+                while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            });
+            REQUIRE(testing::wait_until([&] { return dog.episodes() == 2; }));
+            release = true;
+            busy.join();
+        }
+    }
+    const std::string text = contents_of(out);
+    std::fclose(out);
+    if (std::getenv("ABT_SHOW_DUMPS") != nullptr) std::fputs(text.c_str(), stderr);
+    CHECK(count_of(text, "async_backtrace: end of watchdog report\n") == 2);
+    CHECK(count_of(text, "(diag::leaf) at " + place(__FILE__, leaf_wait_line) + " suspended for ") == 1);
+    CHECK(count_of(text, "(diag::session) at ") == 0);  // it waits for the stalled leaf: only the leaf is named
+    CHECK(count_of(text, "(never_yields) has run without suspending for ") == 1);
+    CHECK(text.find("\xE2\x95\xBC diag::session at ") != std::string::npos);  // the dump of the first episode
+}
+
+TEST_CASE("task_watermark: tasks made since and still alive are leaks, shown as a tree" *
+          doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    sessions before(1);  // alive before the watermark: ignored
+    abt::task_watermark watermark;
+    CHECK(watermark.leaked().empty());
+    {
+        sessions during(2);
+        const std::string message = watermark.leaked(std::chrono::milliseconds(20));
+        CHECK(message.rfind("async_backtrace: 2 tasks made since the watermark still alive:\ntask ", 0) == 0);
+        CHECK(count_of(message, "\xE2\x95\xBC diag::session at " + at(session_line)) == 2);
+    }
+    ABT_CHECK_NO_LEAKED_TASKS(watermark);
+    // A task about to end is waited for (the grace period), not reported.
+    std::atomic<bool> started{false};
+    std::thread finishing([&] {
+        ABT_FRAMED("finishing");
+        started = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    });
+    REQUIRE(testing::wait_until([&] { return started.load(); }));
+    CHECK(watermark.leaked(std::chrono::milliseconds(2000)).empty());
+    finishing.join();
 }

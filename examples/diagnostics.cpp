@@ -1,0 +1,62 @@
+// 10,000 sessions of a pretend server, as the diagnostics show them: a
+// grouped dump with ids, names, tags and wait times, the JSON form, and
+// folded stacks for a flame graph.
+// Usage: diagnostics [tree|json|folded]   (default: tree)
+#include "../async_backtrace.hpp"
+#include "../tests/coro.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace server {
+
+coro::event client_input;  // nobody writes: what idle sessions wait for
+coro::event database;      // never answers: the stuck queries
+
+coro::task<std::string> read_request() {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(client_input.wait());
+    co_return std::string();
+}
+
+coro::task<> query_database() {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(database.wait());
+}
+
+coro::task<> handle(int id) {
+    ABT_FRAMED();
+    abt::set_task_name("session");
+    abt::set_task_tag("conn", std::to_string(id));
+    if (id % 1000 == 999) {  // one in a thousand is stuck in the database
+        co_await ABT_AWAIT(query_database());
+    } else {
+        co_await ABT_AWAIT(read_request());
+    }
+}
+
+}  // namespace server
+
+int main(int argc, char** argv) {
+    const std::string form = argc > 1 ? argv[1] : "tree";
+    std::vector<coro::task<>> sessions;
+    for (int id = 0; id < 10000; ++id) {
+        sessions.push_back(server::handle(id));
+        sessions.back().start();
+        if (id == 4999) std::this_thread::sleep_for(std::chrono::milliseconds(300));  // older and newer ones
+    }
+    abt::dump_options options;
+    options.group = true;
+    if (form == "json") {
+        options.group = false;  // every task by itself, with its own id and tags
+        options.max_tasks = 2;
+        std::fputs(abt::taskdump_json(options).c_str(), stdout);
+    } else if (form == "folded") {
+        std::fputs(abt::taskdump_folded().c_str(), stdout);
+    } else {
+        std::fputs(abt::taskdump_tree(options).c_str(), stderr);
+    }
+}
