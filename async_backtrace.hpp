@@ -37,6 +37,10 @@
 //                            or named "name". Put it at the top of a function or
 //                            coroutine body. Several per function are fine, one
 //                            per block: open a { } scope for the next one.
+//   ABT_FRAMED_DYNAMIC(name);  The same, named at run time: name is anything
+//                            that converts to std::string_view, copied (one
+//                            allocation per frame). backtrace() entries point
+//                            into the copy while the frame lives.
 //   co_await ABT_AWAIT(x);   Marks a suspension point of a framed coroutine. x
 //                            is any awaitable; the result is exactly x's result.
 //                            Every co_await in a framed coroutine must use it.
@@ -245,6 +249,8 @@
 #include <type_traits>
 #include <utility>
 #include <algorithm>
+#include <deque>
+#include <memory>
 #include <condition_variable>
 #include <mutex>
 #if defined(__unix__) || defined(__APPLE__)
@@ -442,6 +448,7 @@ class persistent_frame;
 // Disabled mode (ABT_ENABLED 0): no code, no cost; call sites stay valid.
 // ===========================================================================
 #define ABT_FRAMED(...) static_assert(true, "")
+#define ABT_FRAMED_DYNAMIC(name) static_cast<void>(sizeof(name))
 #define ABT_AWAIT(...) (__VA_ARGS__)
 #define ABT_SITE(...) (::abt::site{nullptr})
 #define ABT_REENTER(pframe) static_assert(sizeof(pframe) > 0, "")
@@ -500,18 +507,27 @@ inline std::size_t task_count() { return 0; }
 //    block's on purpose, so -Wshadow is silenced for that one line.
 //  - The name is the function name cleaned at compile time, or the literal.
 #define ABT_FRAMED(...) ABT_DETAIL_FRAMED(ABT_DETAIL_CAT(abt_detail_frame_, __COUNTER__), "" __VA_ARGS__)
-#define ABT_DETAIL_FRAMED(id, given_name)                                                                \
+#define ABT_DETAIL_FRAMED(id, given_name) \
+    ABT_DETAIL_FRAME_SITE(id, given_name) \
+    ::abt::detail::scope_frame id(abt_detail_frame_once_per_block::site)
+// ABT_FRAMED_DYNAMIC: the same records (the static name is the function's),
+// and a guard that also holds a heap copy of the site with the given name.
+#define ABT_FRAMED_DYNAMIC(name) ABT_DETAIL_FRAMED_DYNAMIC(ABT_DETAIL_CAT(abt_detail_frame_, __COUNTER__), name)
+#define ABT_DETAIL_FRAMED_DYNAMIC(id, name) \
+    ABT_DETAIL_FRAME_SITE(id, "")           \
+    ::abt::detail::dynamic_scope_frame id(abt_detail_frame_once_per_block::site, name)
+#define ABT_DETAIL_FRAME_SITE(id, given_name)                                                            \
     static constexpr auto ABT_DETAIL_CAT(id, _name) =                                                    \
         ::abt::detail::frame_name<::abt::detail::name_capacity(ABT_DETAIL_PRETTY_FUNCTION, given_name)>( \
             ABT_DETAIL_PRETTY_FUNCTION, given_name);                                                     \
     static constexpr ::abt::detail::frame_site ABT_DETAIL_CAT(id, _site){                                \
         {ABT_DETAIL_CAT(id, _name).text, __FILE__, __LINE__},                                            \
         ABT_DETAIL_PRETTY_FUNCTION,                                                                      \
-        ABT_DETAIL_ENCLOSING_SITE()};                                                                    \
+        ABT_DETAIL_ENCLOSING_SITE(),                                                                     \
+        nullptr};                                                                                        \
     ABT_DETAIL_SHADOW_BEGIN                                                                              \
     using abt_detail_frame_once_per_block = ::abt::detail::enclosing_frame<&ABT_DETAIL_CAT(id, _site)>;  \
-    ABT_DETAIL_SHADOW_END                                                                                \
-    ::abt::detail::scope_frame id(abt_detail_frame_once_per_block::site)
+    ABT_DETAIL_SHADOW_END
 
 /// The site of the innermost ABT_FRAMED whose block encloses this point; null if none.
 #define ABT_DETAIL_ENCLOSING_SITE() \
@@ -533,7 +549,7 @@ inline std::size_t task_count() { return 0; }
 #define ABT_DETAIL_STATIC_SITE(text)                                                        \
     ([]() noexcept -> const ::abt::detail::frame_site* {                                   \
         static constexpr ::abt::detail::frame_site abt_detail_site{                        \
-            {text, __FILE__, __LINE__}, nullptr, nullptr};                                 \
+            {text, __FILE__, __LINE__}, nullptr, nullptr, nullptr};                        \
         return &abt_detail_site;                                                           \
     }())
 
@@ -768,6 +784,10 @@ struct frame_site {
     const char* function_id;     // the enclosing function's __PRETTY_FUNCTION__; null for ABT_SITE, ABT_AWAIT
     const frame_site* enclosing; // ABT_FRAMED: the ABT_FRAMED whose block encloses it, in its function or
                                  // around its lambda; null if none
+    // ABT_FRAMED_DYNAMIC: this record is a heap copy of the static one
+    // `origin`, with a name made at run time; it lives as long as its frame.
+    // Null for static records. Identity (same_site) is the origin's.
+    const frame_site* origin;
 };
 
 struct enclosing_query {};
@@ -1066,7 +1086,7 @@ static_assert(std::is_trivially_default_constructible<frame>::value,
 
 /// `frame::wait` of a suspended frame that waits at no site of its own: the
 /// outer frames of a suspended activation, an idle persistent frame.
-ABT_DETAIL_PROGRAM_WIDE inline constexpr frame_site no_await_site{{"", "", 0}, nullptr, nullptr};
+ABT_DETAIL_PROGRAM_WIDE inline constexpr frame_site no_await_site{{"", "", 0}, nullptr, nullptr, nullptr};
 
 inline bool is_running(const frame* f) { return f->wait.load(std::memory_order_relaxed) == nullptr; }
 
@@ -1608,8 +1628,16 @@ ABT_DETAIL_NOINLINE inline bool same_site_contents(const frame_site* a, const fr
            std::strcmp(a->where.file, b->where.file) == 0 && std::strcmp(a->where.function, b->where.function) == 0 &&
            same_function(a->function_id, b->function_id);
 }
-ABT_DETAIL_ALWAYS_INLINE bool same_site(const frame_site* a, const frame_site* b) {
+/// The static record behind a site (see frame_site::origin).
+inline const frame_site* static_site(const frame_site* s) { return s->origin != nullptr ? s->origin : s; }
+ABT_DETAIL_NOINLINE inline bool same_static_site(const frame_site* a, const frame_site* b) {
+    if (a == nullptr || b == nullptr) return false;
+    a = static_site(a);
+    b = static_site(b);
     return a == b || same_site_contents(a, b);
+}
+ABT_DETAIL_ALWAYS_INLINE bool same_site(const frame_site* a, const frame_site* b) {
+    return a == b || same_static_site(a, b);
 }
 
 /// True when a frame of site `child`, made while a frame of site `parent` is
@@ -1764,6 +1792,29 @@ public:
 
 private:
     frame frame_;
+};
+
+/// The guard behind ABT_FRAMED_DYNAMIC: a frame whose site is a heap copy of
+/// the static one with a name made at run time (one allocation and a copy
+/// of the name per frame). The copy is made first and freed last.
+class dynamic_scope_frame {
+public:
+    dynamic_scope_frame(const frame_site* s, std::string_view name)
+        : named_(make_named(s, name)), frame_(&named_->site) {}
+
+private:
+    struct named_site {
+        frame_site site;
+        std::string name;
+    };
+    static std::unique_ptr<named_site> make_named(const frame_site* s, std::string_view name) {
+        std::unique_ptr<named_site> n(new named_site{*s, std::string(name)});
+        n->site.where.function = n->name.c_str();
+        n->site.origin = s;
+        return n;
+    }
+    std::unique_ptr<named_site> named_;
+    scope_frame frame_;
 };
 
 // ---- Suspension and resumption (used by ABT_AWAIT) -------------------------
@@ -2203,7 +2254,8 @@ enum class frame_state : unsigned char {
     idle        // a persistent frame with no callback inside (`wait`: ABT_WAITING's site, or &no_await_site)
 };
 struct frame_copy {
-    const frame_site* site;
+    const frame_site* site;  // the static record (for ABT_FRAMED_DYNAMIC: its origin)
+    const char* name;        // the frame's name: static, or in task_copy::dynamic_names
     const frame_site* wait;  // null while running
     std::uint64_t since;     // coarse_now_ns when it began to wait (not running)
     unsigned depth;          // 0: the task's root
@@ -2223,16 +2275,25 @@ struct task_copy {
     std::string name;
     std::vector<std::pair<std::string, std::string>> tags;
     std::vector<frame_copy> frames;  // depth first, each parent before its children
+    std::deque<std::string> dynamic_names;  // ABT_FRAMED_DYNAMIC names, copied (they die with their frames)
     // A running task: the sum of its frames' change counts. Equal in two
     // dumps: no frame of it suspended or resumed in between (the counts only
     // grow), so it ran all along (the watchdog uses this).
     std::uint64_t activity = 0;
 };
 
-inline frame_copy copy_of(const frame* f, const frame_site* wait, std::uint64_t since, unsigned depth) {
+/// What a dump keeps of frame f (under the lock that guards it). A name
+/// made at run time is copied into `out`: its record dies with the frame.
+inline frame_copy copy_of(const frame* f, const frame_site* wait, std::uint64_t since, unsigned depth,
+                          task_copy& out) {
     frame_state state = frame_state::running;
     if (wait != nullptr) state = f->site->function_id == nullptr ? frame_state::idle : frame_state::suspended;
-    return frame_copy{f->site, wait, since, depth, state};
+    const char* name = f->site->where.function;
+    if (f->site->origin != nullptr) {
+        out.dynamic_names.emplace_back(name);
+        name = out.dynamic_names.back().c_str();
+    }
+    return frame_copy{static_site(f->site), name, wait, since, depth, state};
 }
 
 /// Id, age, name and tags of the task rooted at `root`. The caller holds
@@ -2300,7 +2361,7 @@ inline void locked_copy_thread_roots(std::vector<task_copy>& out) {
             out.emplace_back();
             locked_copy_identity(t, out.back());
             out.back().view = task_view::running;
-            out.back().frames.push_back(copy_of(t, nullptr, 0, 0));
+            out.back().frames.push_back(copy_of(t, nullptr, 0, 0, out.back()));
         }
     });
 }
@@ -2363,7 +2424,7 @@ inline bool locked_any_task_running(dump_reader& r) {
 /// Copies f and its subtree from the states locked_read_still_task read.
 inline void locked_copy_subtree(dump_reader& r, const frame* f, unsigned depth, task_copy& out) {
     const read_state& s = r.first_read[r.next_state++];
-    out.frames.push_back(copy_of(f, s.wait, s.since, depth));
+    out.frames.push_back(copy_of(f, s.wait, s.since, depth, out));
     for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling) locked_copy_subtree(r, c, depth + 1, out);
 }
 
@@ -2401,6 +2462,7 @@ inline std::uint64_t locked_activity(const frame* f) {
 /// else the dumping thread's own path in it, else its root as running.
 inline void locked_copy_task(dump_reader& r, const frame* t, const frame* own, task_copy& out) {
     out.frames.clear();
+    out.dynamic_names.clear();
     locked_copy_identity(t, out);
     if (locked_read_still_task(r, t)) {
         out.view = task_view::whole;
@@ -2413,12 +2475,12 @@ inline void locked_copy_task(dump_reader& r, const frame* t, const frame* own, t
         out.frames.resize(depth + 1);
         for (const frame* f = own; f != nullptr; f = f->parent, --depth) {
             const frame_site* w = f->wait.load(std::memory_order_relaxed);
-            out.frames[depth] = copy_of(f, w, f->wait_since.load(std::memory_order_relaxed), depth);
+            out.frames[depth] = copy_of(f, w, f->wait_since.load(std::memory_order_relaxed), depth, out);
             if (depth == 0) break;
         }
     } else {
         out.view = task_view::running;
-        out.frames.push_back(copy_of(t, nullptr, 0, 0));
+        out.frames.push_back(copy_of(t, nullptr, 0, 0, out));
         out.activity = locked_activity(t);
     }
 }
@@ -2577,7 +2639,7 @@ struct classic_writer {
         out += prefix;
         out += connector;
         out += "\xE2\x95\xBC ";  // ╼
-        out += f.site->where.function;
+        out += f.name;
         out += " at ";
         append_place(out, f.site->where);
         if (f.wait == nullptr)
@@ -2613,7 +2675,9 @@ struct classic_writer {
     }
     void task(const task_copy& t) {
         if (t.view == task_view::running) {
-            frame_line("", "", frame_copy{t.frames[0].site, &no_await_site, 0, 0, frame_state::running});
+            frame_copy root = t.frames[0];
+            root.wait = &no_await_site;
+            frame_line("", "", root);
             note_line("  ", corner, "[running]");
             return;
         }
@@ -2655,7 +2719,10 @@ inline std::string taskdump(bool wait_for_running_tasks) {
 /// A frame as rich dumps show it: possibly several identical siblings (or
 /// identical whole tasks) in one, with their wait times as a range.
 struct dump_node {
-    const frame_site* site = nullptr;
+    const frame_site* site = nullptr;  // static: file and line
+    const char* static_name = nullptr;  // the name, when it is static; else dynamic_name
+    std::string dynamic_name;           // an ABT_FRAMED_DYNAMIC name, owned
+    const char* name() const { return static_name != nullptr ? static_name : dynamic_name.c_str(); }
     const frame_site* wait = nullptr;
     frame_state state = frame_state::running;
     std::uint64_t wait_min = 0, wait_max = 0;  // ns; not running only
@@ -2683,6 +2750,10 @@ inline std::size_t build_node(const std::vector<frame_copy>& frames, std::size_t
                               std::size_t max_depth, dump_node& n) {
     const frame_copy& f = frames[i];
     n.site = f.site;
+    if (f.name == f.site->where.function)
+        n.static_name = f.name;
+    else
+        n.dynamic_name = f.name;
     n.wait = f.wait;
     n.state = f.state;
     if (f.state != frame_state::running) n.wait_min = n.wait_max = elapsed(now, f.since);
@@ -2752,6 +2823,8 @@ inline void group_subtree(dump_node& n) {
         n.children = std::move(merged);
     }
     n.signature.clear();
+    n.signature += n.name();
+    n.signature += '\x1f';
     append_site_key(n.signature, n.site);
     n.signature += static_cast<char>('0' + static_cast<int>(n.state));
     append_site_key(n.signature, n.wait);
@@ -2859,7 +2932,7 @@ struct rich_writer {
             append_number(out, count);
             out += "] ";
         }
-        out += n.site->where.function;
+        out += n.name();
         out += " at ";
         append_place(out, n.site->where);
         if (show_state) {
@@ -3003,7 +3076,7 @@ inline const char* state_name(frame_state s) {
 
 inline void append_json_node(std::string& out, const dump_node& n) {
     out += "{\"function\":";
-    append_json_string(out, n.site->where.function);
+    append_json_string(out, n.name());
     out += ",\"file\":";
     append_json_string(out, n.site->where.file);
     out += ",\"line\":";
@@ -3094,7 +3167,7 @@ inline void fold_leaves(const dump_node& n, std::string& path, std::size_t weigh
                         std::vector<std::pair<std::string, std::size_t>>& lines, bool running_task) {
     const std::size_t mark = path.size();
     if (!path.empty()) path += ';';
-    append_folded_label(path, n.site->where.function);
+    append_folded_label(path, n.name());
     weight *= n.count;
     if (n.children.empty()) {
         if (running_task) {
@@ -3478,7 +3551,7 @@ struct watchdog::state {
                     report += "async_backtrace: watchdog: task ";
                     detail::append_number(report, t.id);
                     report += " (";
-                    report += t.frames[0].site->where.function;
+                    report += t.frames[0].name;
                     report += ") has run without suspending for ";
                     detail::append_duration(report, detail::elapsed(now, since));
                     report += '\n';
@@ -3503,7 +3576,7 @@ struct watchdog::state {
                 report += "async_backtrace: watchdog: task ";
                 detail::append_number(report, t.id);
                 report += " (";
-                report += f.site->where.function;
+                report += f.name;
                 report += ")";
                 if (f.wait != &detail::no_await_site) {
                     report += " at ";

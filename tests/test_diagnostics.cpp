@@ -371,3 +371,48 @@ TEST_CASE("task_watermark: tasks made since and still alive are leaks, shown as 
     CHECK(watermark.leaked(std::chrono::milliseconds(2000)).empty());
     finishing.join();
 }
+
+namespace diag {
+
+unsigned request_line = 0, request_wait_line = 0, step_line = 0;
+
+/// A frame named at run time, with a nested static frame in a block of its own.
+coro::task<> request(int id) {
+    request_line = __LINE__; ABT_FRAMED_DYNAMIC("request " + std::to_string(id));
+    {
+        step_line = __LINE__; ABT_FRAMED("step");
+        request_wait_line = __LINE__; co_await ABT_AWAIT(never.wait());
+    }
+}
+
+}  // namespace diag
+
+TEST_CASE("ABT_FRAMED_DYNAMIC: a frame named at run time, in every dump form" * doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    std::vector<coro::task<>> tasks;
+    for (int id : {7, 8, 7}) {
+        tasks.push_back(request(id));
+        tasks.back().start();
+    }
+    const std::string plain = abt::taskdump_tree(false);
+    CHECK(count_of(plain, mark + "request 7 at " + at(request_line) + "\n" + child + "step at " + at(step_line) +
+                              " suspended at " + at(request_wait_line) + "\n") == 2);
+    CHECK(count_of(plain, mark + "request 8 at " + at(request_line) + "\n") == 1);
+    abt::dump_options o;
+    o.group = true;
+    o.ids = false;
+    o.times = false;
+    const std::string grouped = abt::taskdump_tree(o);
+    CHECK(grouped.find(mark + "[" + times_sign + "2] request 7 at " + at(request_line) + "\n") != std::string::npos);
+    CHECK(grouped.find(mark + "request 8 at " + at(request_line) + "\n") != std::string::npos);  // not merged
+    testing::json::value doc;
+    REQUIRE(testing::json::parse(abt::taskdump_json(), doc));
+    CHECK(doc["tasks"].array[1]["root"]["function"].string == "request 8");
+    CHECK(abt::taskdump_folded().find("request 7;step;" + at(request_wait_line) + " 2\n") != std::string::npos);
+    tasks.clear();  // destroyed while suspended: the names go with their frames
+    CHECK(abt::task_count() == 0);
+    {
+        ABT_FRAMED_DYNAMIC(std::string(300, 'x'));  // long names too
+        CHECK(abt::backtrace().front().function == std::string(300, 'x'));
+    }
+}
