@@ -89,6 +89,8 @@
 //   bool set_task_name(std::string_view);   Names the current task (copied).
 //   bool set_task_tag(std::string_view key, std::string_view value);
 //   std::uint64_t current_task_id();        0 when no frame runs here.
+//   bool awaiting_task(std::uint64_t id);   The current frame's next suspension
+//       waits for task id: shown in dumps, which report await cycles.
 //   bool install_signal_dump(int signo = SIGUSR1, std::FILE* out = stderr,
 //       const dump_options& o = grouped_dump_options());  a dump per signal,
 //       from a watcher thread (the handler only writes to a pipe); POSIX.
@@ -350,6 +352,13 @@ bool set_task_tag(std::string_view key, std::string_view value);
 /// 0 when no frame runs here.
 std::uint64_t current_task_id();
 
+/// Records that the current frame's next suspension waits for task `id`
+/// (its result, a lock it holds, a message from it). Dumps then show it and
+/// report await cycles as likely deadlocks. Call it right before the
+/// co_await (or, in a callback, before leaving the persistent frame); it
+/// takes the registry lock. False when no frame runs here.
+bool awaiting_task(std::uint64_t id);
+
 /// Makes signal `signo` print a dump (taskdump_tree(options), between two
 /// marker lines) to `out`, even when every other thread is stuck: the
 /// handler only writes a byte to a pipe (async-signal-safe), and a watcher
@@ -468,13 +477,14 @@ inline std::string taskdump_tree(bool) { return std::string(); }
 inline std::string taskdump_tree(const dump_options&) { return std::string(); }
 inline std::string taskdump_json(const dump_options&) {
     return "{\"format_version\":1,\"generator\":\"async_backtrace.hpp (disabled)\",\"grouped\":false,"
-           "\"omitted_tasks\":0,\"tasks\":[]}\n";
+           "\"omitted_tasks\":0,\"tasks\":[],\"cycles\":[]}\n";
 }
 inline std::string taskdump_folded(const dump_options&) { return std::string(); }
 inline void dump(std::FILE*, const dump_options&) {}
 inline bool set_task_name(std::string_view) { return false; }
 inline bool set_task_tag(std::string_view, std::string_view) { return false; }
 inline std::uint64_t current_task_id() { return 0; }
+inline bool awaiting_task(std::uint64_t) { return false; }
 inline bool install_signal_dump(int, std::FILE*, const dump_options&) { return false; }
 inline void uninstall_signal_dump() {}
 struct watchdog::state {};
@@ -1067,6 +1077,12 @@ struct frame {
     // When `wait` last became non-null (coarse_now_ns), written with it under
     // the same sequence count.
     atomic_cell<std::uint64_t> wait_since;
+    // abt::awaiting_task: the task this frame's next suspension waits for,
+    // valid while wait_changes == awaits_at (that suspension, no later one).
+    // Written by the frame's thread under the registry lock, the frame
+    // published; read by dumps under it.
+    std::uint64_t awaits_task;
+    std::uint64_t awaits_at;
 
     // ---- tasks (root frames) only: set by become_task, guarded like the
     //      links of the list the root is in ----
@@ -1149,6 +1165,8 @@ inline void init_listed_fields(frame* f) {
     f->slot_owner = nullptr;
     f->slot_serial = 0;
     f->first_child = f->last_child = nullptr;
+    f->awaits_task = 0;
+    f->awaits_at = 0;
 }
 
 /// A test-and-test-and-set lock. Critical sections are short except dumps,
@@ -2260,6 +2278,7 @@ struct frame_copy {
     std::uint64_t since;     // coarse_now_ns when it began to wait (not running)
     unsigned depth;          // 0: the task's root
     frame_state state;
+    std::uint64_t awaits_task = 0;  // the task it waits for (abt::awaiting_task), 0: none known
 };
 
 /// How much of a task a dump could show.
@@ -2293,7 +2312,7 @@ inline frame_copy copy_of(const frame* f, const frame_site* wait, std::uint64_t 
         out.dynamic_names.emplace_back(name);
         name = out.dynamic_names.back().c_str();
     }
-    return frame_copy{static_site(f->site), name, wait, since, depth, state};
+    return frame_copy{static_site(f->site), name, wait, since, depth, state, 0};
 }
 
 /// Id, age, name and tags of the task rooted at `root`. The caller holds
@@ -2425,6 +2444,7 @@ inline bool locked_any_task_running(dump_reader& r) {
 inline void locked_copy_subtree(dump_reader& r, const frame* f, unsigned depth, task_copy& out) {
     const read_state& s = r.first_read[r.next_state++];
     out.frames.push_back(copy_of(f, s.wait, s.since, depth, out));
+    if (f->awaits_task != 0 && f->awaits_at == s.changes) out.frames.back().awaits_task = f->awaits_task;
     for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling) locked_copy_subtree(r, c, depth + 1, out);
 }
 
@@ -2728,6 +2748,7 @@ struct dump_node {
     std::uint64_t wait_min = 0, wait_max = 0;  // ns; not running only
     std::size_t count = 1;                     // identical siblings this node stands for
     std::size_t omitted_frames = 0;            // frames below, cut by max_depth
+    std::uint64_t awaits_task = 0;             // one frame (count 1): the task it waits for; 0: unknown
     std::vector<dump_node> children;
     std::string signature;  // grouping only: what makes two subtrees identical
 };
@@ -2756,6 +2777,7 @@ inline std::size_t build_node(const std::vector<frame_copy>& frames, std::size_t
         n.dynamic_name = f.name;
     n.wait = f.wait;
     n.state = f.state;
+    n.awaits_task = f.awaits_task;
     if (f.state != frame_state::running) n.wait_min = n.wait_max = elapsed(now, f.since);
     std::size_t next = i + 1;
     while (next < frames.size() && frames[next].depth > f.depth) {
@@ -2801,6 +2823,11 @@ inline void merge_times(dump_node& a, const dump_node& b) {
     for (std::size_t i = 0; i < a.children.size() && i < b.children.size(); ++i) merge_times(a.children[i], b.children[i]);
 }
 
+inline void forget_awaited_tasks(dump_node& n) {
+    n.awaits_task = 0;
+    for (dump_node& c : n.children) forget_awaited_tasks(c);
+}
+
 /// Collapses identical siblings below n (anywhere among them, not only
 /// adjacent ones), bottom up, and sets n's signature: its frame, state and
 /// await site, and its children's signatures with their counts.
@@ -2815,6 +2842,7 @@ inline void group_subtree(dump_node& n) {
             if (it != order.end() && merged[*it].signature == c.signature) {
                 merged[*it].count += c.count;
                 merge_times(merged[*it], c);
+                forget_awaited_tasks(merged[*it]);  // several frames: no single task to name
             } else {
                 order.insert(it, merged.size());
                 merged.push_back(std::move(c));
@@ -2858,6 +2886,7 @@ inline std::vector<dump_entry> group_entries(std::vector<dump_entry> entries) {
             if (g.name != e.name) g.name.clear();
             if (g.tags != e.tags) g.tags.clear();
             merge_times(g.root, e.root);
+            forget_awaited_tasks(g.root);
         } else {
             index.insert(it, {std::move(key), groups.size()});
             groups.push_back(std::move(e));
@@ -2868,13 +2897,71 @@ inline std::vector<dump_entry> group_entries(std::vector<dump_entry> entries) {
     return groups;
 }
 
+/// Which task waits for which (abt::awaiting_task), as a dump found them.
+struct await_graph {
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> edges;  // (waiting task, awaited task)
+
+    void add(const task_copy& t) {
+        for (const frame_copy& f : t.frames)
+            if (f.awaits_task != 0) edges.emplace_back(t.id, f.awaits_task);
+    }
+
+    /// Await cycles (likely deadlocks), each once, from its smallest id; at
+    /// most one per smallest id and 100 in all (a report, not an enumeration).
+    std::vector<std::vector<std::uint64_t>> cycles() {
+        std::sort(edges.begin(), edges.end());
+        edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+        std::vector<std::vector<std::uint64_t>> found;
+        std::vector<std::uint64_t> visited, path;
+        for (std::size_t i = 0; i < edges.size() && found.size() < 100; ++i) {
+            if (i != 0 && edges[i].first == edges[i - 1].first) continue;
+            visited.clear();
+            path.clear();
+            find_cycle(edges[i].first, edges[i].first, visited, path, found);
+        }
+        return found;
+    }
+
+private:
+    bool find_cycle(std::uint64_t start, std::uint64_t at, std::vector<std::uint64_t>& visited,
+                    std::vector<std::uint64_t>& path, std::vector<std::vector<std::uint64_t>>& found) {
+        if (at == start && !path.empty()) {
+            found.push_back(path);
+            return true;
+        }
+        if (at < start || std::find(visited.begin(), visited.end(), at) != visited.end()) return false;
+        visited.push_back(at);
+        path.push_back(at);
+        auto next = std::lower_bound(edges.begin(), edges.end(), std::make_pair(at, std::uint64_t{0}));
+        for (; next != edges.end() && next->first == at; ++next)
+            if (find_cycle(start, next->second, visited, path, found)) return true;
+        path.pop_back();
+        return false;
+    }
+};
+
+inline void append_cycle_lines(std::string& out, const std::vector<std::vector<std::uint64_t>>& cycles) {
+    for (const std::vector<std::uint64_t>& cycle : cycles) {
+        out += "async_backtrace: likely deadlock, tasks that wait for each other: ";
+        for (std::uint64_t id : cycle) {
+            out += "task ";
+            append_number(out, id);
+            out += " \xE2\x86\x92 ";  // →
+        }
+        out += "task ";
+        append_number(out, cycle.front());
+        out += '\n';
+    }
+}
+
 /// Every task as entries (grouped if asked), at most max_tasks of them;
-/// `omitted` gets the number of tasks left out.
-inline std::vector<dump_entry> collect_entries(const dump_options& o, std::size_t& omitted) {
+/// `omitted` gets the number of tasks left out, `graph` who waits for whom.
+inline std::vector<dump_entry> collect_entries(const dump_options& o, std::size_t& omitted, await_graph* graph = nullptr) {
     std::vector<dump_entry> entries;
     std::uint64_t now = 0;
     for_each_task_copy(o.wait_for_running_tasks, [&](const task_copy& t) {
         if (now == 0) now = coarse_now_ns();  // after the wait, before any copy is turned into times
+        if (graph != nullptr) graph->add(t);
         entries.push_back(entry_of(t, now, o.max_depth));
     });
     if (o.group) entries = group_entries(std::move(entries));
@@ -2945,6 +3032,10 @@ struct rich_writer {
                     out += no_site ? " idle for " : " for ";
                     append_duration_range(out, n.wait_min, n.wait_max);
                 }
+                if (n.awaits_task != 0) {
+                    out += ", waiting for task ";
+                    append_number(out, n.awaits_task);
+                }
             }
         }
         out += '\n';
@@ -2997,16 +3088,20 @@ inline std::string rich_taskdump(const dump_options& o) {
         std::string one;
         rich_writer w{o, one, {}};
         std::uint64_t now = 0;
+        await_graph graph;
         for_each_task_copy(o.wait_for_running_tasks, [&](const task_copy& t) {
             if (now == 0) now = coarse_now_ns();
+            graph.add(t);
             one.clear();
             w.entry(entry_of(t, now, o.max_depth));
             result += one;
         });
+        append_cycle_lines(result, graph.cycles());
         return result;
     }
     std::size_t omitted = 0;
-    const std::vector<dump_entry> entries = collect_entries(o, omitted);
+    await_graph graph;
+    const std::vector<dump_entry> entries = collect_entries(o, omitted, &graph);
     rich_writer w{o, result, {}};
     for (const dump_entry& e : entries) w.entry(e);
     if (omitted != 0) {
@@ -3014,6 +3109,7 @@ inline std::string rich_taskdump(const dump_options& o) {
         append_number(result, omitted);
         result += omitted == 1 ? " more task (max_tasks)\n" : " more tasks (max_tasks)\n";
     }
+    append_cycle_lines(result, graph.cycles());
     return result;
 }
 
@@ -3102,6 +3198,11 @@ inline void append_json_node(std::string& out, const dump_node& n) {
         out += "null";
     else
         append_json_range(out, n.wait_min, n.wait_max);
+    out += ",\"awaits_task\":";
+    if (n.awaits_task != 0)
+        append_number(out, n.awaits_task);
+    else
+        out += "null";
     out += ",\"omitted_frames\":";
     append_number(out, n.omitted_frames);
     out += ",\"children\":[";
@@ -3114,7 +3215,8 @@ inline void append_json_node(std::string& out, const dump_node& n) {
 
 inline std::string json_taskdump(const dump_options& o) {
     std::size_t omitted = 0;
-    const std::vector<dump_entry> entries = collect_entries(o, omitted);
+    await_graph graph;
+    const std::vector<dump_entry> entries = collect_entries(o, omitted, &graph);
     std::string out = "{\"format_version\":1,\"generator\":\"async_backtrace.hpp ";
     append_number(out, ABT_VERSION_MAJOR);
     out += '.';
@@ -3153,7 +3255,17 @@ inline std::string json_taskdump(const dump_options& o) {
         append_json_node(out, e.root);
         out += '}';
     }
-    out += "\n]}\n";
+    out += "\n],\"cycles\":[";
+    const std::vector<std::vector<std::uint64_t>> cycles = graph.cycles();
+    for (std::size_t i = 0; i < cycles.size(); ++i) {
+        out += i == 0 ? "[" : ",[";
+        for (std::size_t k = 0; k < cycles[i].size(); ++k) {
+            if (k != 0) out += ',';
+            append_number(out, cycles[i][k]);
+        }
+        out += ']';
+    }
+    out += "]}\n";
     return out;
 }
 
@@ -3366,6 +3478,16 @@ inline std::uint64_t current_task_id() {
     if (detail::this_thread.current == nullptr) return 0;
     detail::lock_guard guard(detail::the_registry.lock);
     return detail::locked_current_root()->task_id;
+}
+
+inline bool awaiting_task(std::uint64_t id) {
+    detail::frame* f = detail::this_thread.current;
+    if (f == nullptr || id == 0) return false;
+    detail::lock_guard guard(detail::the_registry.lock);
+    detail::locked_publish_chain(f);  // the note's fields exist once published (as for a dump's own chain)
+    f->awaits_task = id;
+    f->awaits_at = f->wait_changes.load(std::memory_order_relaxed) + 2;  // its next suspension: see frame
+    return true;
 }
 
 inline std::vector<location> backtrace() {

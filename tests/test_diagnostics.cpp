@@ -416,3 +416,68 @@ TEST_CASE("ABT_FRAMED_DYNAMIC: a frame named at run time, in every dump form" * 
         CHECK(abt::backtrace().front().function == std::string(300, 'x'));
     }
 }
+
+namespace diag {
+
+// Await cycles: tasks that record whom they wait for (abt::awaiting_task).
+std::uint64_t a_id = 0, b_id = 0;  // set and read on this test's thread only
+coro::event a_gate, d_gate;
+unsigned a_wait_line = 0;
+
+coro::task<> task_a() {
+    ABT_FRAMED();
+    a_id = abt::current_task_id();
+    co_await ABT_AWAIT(a_gate.wait());  // until b exists
+    abt::awaiting_task(b_id);
+    a_wait_line = __LINE__; co_await ABT_AWAIT(never.wait());
+}
+coro::task<> task_b() {
+    ABT_FRAMED();
+    b_id = abt::current_task_id();
+    abt::awaiting_task(a_id);
+    co_await ABT_AWAIT(never.wait());
+}
+coro::task<> task_c() {  // waits for a, but nobody waits for c: no cycle
+    ABT_FRAMED();
+    abt::awaiting_task(a_id);
+    co_await ABT_AWAIT(never.wait());
+}
+coro::task<> task_d() {  // its note was for a suspension that is over
+    ABT_FRAMED();
+    abt::awaiting_task(a_id);
+    co_await ABT_AWAIT(d_gate.wait());
+    co_await ABT_AWAIT(never.wait());
+}
+
+}  // namespace diag
+
+TEST_CASE("await cycles recorded with awaiting_task are reported as likely deadlocks" * doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    coro::task<> a = task_a(), b = task_b(), c = task_c(), d = task_d();
+    a.start();
+    b.start();
+    a_gate.set();  // a resumes here and now waits for b
+    c.start();
+    d.start();
+    d_gate.set();
+    CHECK_FALSE(abt::awaiting_task(1));  // no frame runs here
+    abt::dump_options o;
+    o.times = false;
+    const std::string dump = abt::taskdump_tree(o);
+    if (std::getenv("ABT_SHOW_DUMPS") != nullptr) std::fputs(dump.c_str(), stderr);
+    const std::uint64_t low = std::min(a_id, b_id), high = std::max(a_id, b_id);
+    CHECK(dump.find("async_backtrace: likely deadlock, tasks that wait for each other: task " + std::to_string(low) +
+                    " \xE2\x86\x92 task " + std::to_string(high) + " \xE2\x86\x92 task " + std::to_string(low) +
+                    "\n") != std::string::npos);
+    CHECK(count_of(dump, "likely deadlock") == 1);  // c waits for a, but no cycle goes through c
+    CHECK(dump.find("diag::task_a at ") != std::string::npos);
+    CHECK(dump.find(" suspended at " + at(a_wait_line) + ", waiting for task " + std::to_string(b_id) + "\n") !=
+          std::string::npos);
+    CHECK(count_of(dump, ", waiting for task " + std::to_string(a_id)) == 2);  // b and c; d's note has expired
+    testing::json::value doc;
+    REQUIRE(testing::json::parse(abt::taskdump_json(), doc));
+    REQUIRE(doc["cycles"].array.size() == 1);
+    CHECK(doc["cycles"].array[0].array[0].number == static_cast<double>(low));
+    CHECK(doc["cycles"].array[0].array[1].number == static_cast<double>(high));
+    CHECK(doc["tasks"].array[0]["root"]["awaits_task"].number == static_cast<double>(b_id));
+}
