@@ -259,7 +259,8 @@
 #include <csignal>
 #include <cerrno>
 #include <fcntl.h>
-#include <time.h>  // clock_gettime
+#include <pthread.h>  // pthread_atfork
+#include <time.h>     // clock_gettime
 #include <unistd.h>
 #define ABT_DETAIL_HAS_SIGNALS 1
 #endif
@@ -2295,10 +2296,11 @@ struct task_copy {
     std::vector<std::pair<std::string, std::string>> tags;
     std::vector<frame_copy> frames;  // depth first, each parent before its children
     std::deque<std::string> dynamic_names;  // ABT_FRAMED_DYNAMIC names, copied (they die with their frames)
-    // A running task: the sum of its frames' change counts. Equal in two
-    // dumps: no frame of it suspended or resumed in between (the counts only
-    // grow), so it ran all along (the watchdog uses this).
-    std::uint64_t activity = 0;
+    // A published running task: each running frame (its address, for
+    // identity only) and its change count. The same pair in two dumps: that
+    // frame neither suspended nor resumed in between (a frame's count only
+    // grows), so it ran all along (the watchdog uses this).
+    std::vector<std::pair<const void*, std::uint64_t>> running_frames;
 };
 
 /// What a dump keeps of frame f (under the lock that guards it). A name
@@ -2471,11 +2473,11 @@ inline const frame* root_of(const frame* f) {
     return f;
 }
 
-/// The sum of the change counts of f's subtree (see task_copy::activity).
-inline std::uint64_t locked_activity(const frame* f) {
-    std::uint64_t sum = f->wait_changes.load(std::memory_order_relaxed);
-    for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling) sum += locked_activity(c);
-    return sum;
+/// The running frames of f's subtree with their change counts (see
+/// task_copy::running_frames).
+inline void locked_collect_running(const frame* f, std::vector<std::pair<const void*, std::uint64_t>>& out) {
+    if (is_running(f)) out.emplace_back(f, f->wait_changes.load(std::memory_order_relaxed));
+    for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling) locked_collect_running(c, out);
 }
 
 /// Copies the task rooted at t (under the lock): whole if it stands still,
@@ -2501,7 +2503,8 @@ inline void locked_copy_task(dump_reader& r, const frame* t, const frame* own, t
     } else {
         out.view = task_view::running;
         out.frames.push_back(copy_of(t, nullptr, 0, 0, out));
-        out.activity = locked_activity(t);
+        out.running_frames.clear();
+        locked_collect_running(t, out.running_frames);
     }
 }
 
@@ -2816,11 +2819,18 @@ inline void append_site_key(std::string& key, const frame_site* s) {
     key += '\x1f';
 }
 
-/// Widens a's times by b's, recursively (b has a's shape: same signature).
+/// Widens a's times by b's, recursively (b has a's shape: the same
+/// signature, so the same children, each signature once, maybe in another
+/// order: they are paired by signature).
 inline void merge_times(dump_node& a, const dump_node& b) {
     a.wait_min = std::min(a.wait_min, b.wait_min);
     a.wait_max = std::max(a.wait_max, b.wait_max);
-    for (std::size_t i = 0; i < a.children.size() && i < b.children.size(); ++i) merge_times(a.children[i], b.children[i]);
+    for (dump_node& ac : a.children)
+        for (const dump_node& bc : b.children)
+            if (bc.signature == ac.signature) {
+                merge_times(ac, bc);
+                break;
+            }
 }
 
 inline void forget_awaited_tasks(dump_node& n) {
@@ -2856,12 +2866,19 @@ inline void group_subtree(dump_node& n) {
     append_site_key(n.signature, n.site);
     n.signature += static_cast<char>('0' + static_cast<int>(n.state));
     append_site_key(n.signature, n.wait);
+    // The children as a set: the same children made in another order are
+    // the same subtree (merge_times pairs them by signature).
+    std::vector<std::string> parts;
+    for (const dump_node& c : n.children) {
+        parts.push_back(c.signature);
+        parts.back() += '*';
+        append_number(parts.back(), c.count);
+    }
+    std::sort(parts.begin(), parts.end());
     n.signature += '(';
     append_number(n.signature, n.omitted_frames);
-    for (const dump_node& c : n.children) {
-        n.signature += c.signature;
-        n.signature += '*';
-        append_number(n.signature, c.count);
+    for (const std::string& part : parts) {
+        n.signature += part;
         n.signature += ';';
     }
     n.signature += ')';
@@ -3511,17 +3528,29 @@ inline std::size_t task_count() {
 namespace detail {
 
 #if ABT_DETAIL_HAS_SIGNALS
+inline void locked_uninstall_signal_dump();
+
 /// The signal dump's state. `lock` guards every field; the handler reads
-/// only `wake_fd` (an atomic int: async-signal-safe). The pipe is made once
-/// and never closed, so a handler still running while another thread
-/// uninstalls never writes to a closed or reused descriptor.
+/// only signal_dump_wake_fd (an atomic int: async-signal-safe). The pipe is
+/// made once per process and never closed by it, so a handler still running
+/// while another thread uninstalls never writes to a closed or reused
+/// descriptor. A forked child gets its own (see on_fork_in_child).
 struct signal_dump_state {
     std::mutex lock;
     bool installed = false;
+    bool fork_handlers_registered = false;
     int signo = 0;
     int pipe_fds[2] = {-1, -1};  // [0]: the watcher reads; [1]: non-blocking, the handler writes
     struct sigaction previous {};
-    std::thread watcher;
+    // Heap-held, so that a forked child, where the thread does not exist,
+    // can drop it without joining or destroying it.
+    std::thread* watcher = nullptr;
+    std::thread* lost_in_fork = nullptr;  // a forked child's handle of its parent's watcher: kept, never used
+    // At exit: stops the watcher (a joinable std::thread must not be destroyed).
+    ~signal_dump_state() {
+        std::lock_guard<std::mutex> guard(lock);
+        locked_uninstall_signal_dump();
+    }
 };
 ABT_DETAIL_PROGRAM_WIDE inline signal_dump_state the_signal_dump;
 ABT_DETAIL_PROGRAM_WIDE inline std::atomic<int> signal_dump_wake_fd{-1};
@@ -3578,7 +3607,41 @@ inline bool make_wake_pipe(signal_dump_state& st) {
 inline void locked_stop_watcher(signal_dump_state& st) {
     const char stop = 0;
     while (write(st.pipe_fds[1], &stop, 1) != 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    st.watcher.join();
+    st.watcher->join();
+    delete st.watcher;
+    st.watcher = nullptr;
+}
+
+/// Restores the signal's previous action and stops the watcher (st.lock held).
+inline void locked_uninstall_signal_dump() {
+    signal_dump_state& st = the_signal_dump;
+    if (!st.installed) return;
+    sigaction(st.signo, &st.previous, nullptr);
+    signal_dump_wake_fd.store(-1, std::memory_order_relaxed);
+    locked_stop_watcher(st);
+    st.installed = false;
+}
+
+// fork(): the lock is held across it, so the child's copy is in a known
+// state. The child has no watcher thread and shares the parent's pipe: it
+// restores the signal's previous action, drops the thread handle (leaked:
+// that thread does not exist there), and closes its copies of the pipe, so
+// it neither stops nor wakes the parent's watcher; it may install again.
+// Only async-signal-safe calls in the child.
+inline void on_fork_prepare() { the_signal_dump.lock.lock(); }
+inline void on_fork_in_parent() { the_signal_dump.lock.unlock(); }
+inline void on_fork_in_child() {
+    signal_dump_state& st = the_signal_dump;
+    signal_dump_wake_fd.store(-1, std::memory_order_relaxed);
+    if (st.installed) sigaction(st.signo, &st.previous, nullptr);
+    st.installed = false;
+    if (st.watcher != nullptr) st.lost_in_fork = st.watcher;  // still referenced: not a leak to leak checkers
+    st.watcher = nullptr;
+    for (int& fd : st.pipe_fds) {
+        if (fd >= 0) close(fd);
+        fd = -1;
+    }
+    st.lock.unlock();
 }
 
 /// Empties the pipe of wake-ups left by a handler that ran during an
@@ -3597,13 +3660,18 @@ inline void drain_wake_pipe(int read_fd) {
 
 inline bool install_signal_dump(int signo, std::FILE* out, const dump_options& options) {
 #if ABT_DETAIL_HAS_SIGNALS
-    uninstall_signal_dump();
     detail::signal_dump_state& st = detail::the_signal_dump;
-    std::lock_guard<std::mutex> guard(st.lock);
+    std::lock_guard<std::mutex> guard(st.lock);  // one install or uninstall at a time, from start to end
+    detail::locked_uninstall_signal_dump();
+    if (!st.fork_handlers_registered) {
+        if (pthread_atfork(detail::on_fork_prepare, detail::on_fork_in_parent, detail::on_fork_in_child) != 0)
+            return false;
+        st.fork_handlers_registered = true;
+    }
     if (signo <= 0 || !detail::make_wake_pipe(st)) return false;
     detail::drain_wake_pipe(st.pipe_fds[0]);
     try {
-        st.watcher = std::thread(detail::dump_on_wake_ups, st.pipe_fds[0], signo, out, options);
+        st.watcher = new std::thread(detail::dump_on_wake_ups, st.pipe_fds[0], signo, out, options);
     } catch (...) {
         return false;
     }
@@ -3630,13 +3698,8 @@ inline bool install_signal_dump(int signo, std::FILE* out, const dump_options& o
 
 inline void uninstall_signal_dump() {
 #if ABT_DETAIL_HAS_SIGNALS
-    detail::signal_dump_state& st = detail::the_signal_dump;
-    std::lock_guard<std::mutex> guard(st.lock);
-    if (!st.installed) return;
-    sigaction(st.signo, &st.previous, nullptr);
-    detail::signal_dump_wake_fd.store(-1, std::memory_order_relaxed);
-    detail::locked_stop_watcher(st);
-    st.installed = false;
+    std::lock_guard<std::mutex> guard(detail::the_signal_dump.lock);
+    detail::locked_uninstall_signal_dump();
 #endif
 }
 
@@ -3650,25 +3713,37 @@ struct watchdog::state {
     std::condition_variable wake;
     bool stop = false;
     std::size_t episodes = 0;
-    // Running tasks seen at earlier checks: id, activity, first seen at.
-    std::vector<std::pair<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>>> running;
+    // Running frames seen at the last check: (task id, frame, change count)
+    // and since when that frame has been seen running with that count.
+    struct running_frame {
+        std::uint64_t task;
+        const void* frame;
+        std::uint64_t changes;
+        std::uint64_t since;
+    };
+    std::vector<running_frame> running;
     bool in_episode = false;
     std::thread thread;
 
     /// One line per stalled task (none: nothing stalls).
     std::string stalls(std::uint64_t now) {
         std::string report;
-        std::vector<std::pair<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>>> seen;
+        std::vector<running_frame> seen;
         const std::uint64_t suspended_limit = static_cast<std::uint64_t>(options.suspended_longer_than.count()) * 1000000u;
         const std::uint64_t running_limit = static_cast<std::uint64_t>(options.running_longer_than.count()) * 1000000u;
         detail::for_each_task_copy(false, [&](const detail::task_copy& t) {
             if (t.view == detail::task_view::running) {
-                // Running since it was made (never published), or since the
-                // first check that found it running with the same activity.
-                std::uint64_t since = t.activity == 0 ? t.born_ns : now;
-                for (const auto& r : running)
-                    if (r.first == t.id && r.second.first == t.activity) since = std::min(since, r.second.second);
-                seen.push_back({t.id, {t.activity, since}});
+                // A task never published has run since it was made; else a
+                // frame of it has run since the first check that found it
+                // running with the same change count (the longest one counts).
+                std::uint64_t since = t.running_frames.empty() ? t.born_ns : now;
+                for (const auto& f : t.running_frames) {
+                    std::uint64_t frame_since = now;
+                    for (const running_frame& r : running)
+                        if (r.task == t.id && r.frame == f.first && r.changes == f.second) frame_since = r.since;
+                    seen.push_back({t.id, f.first, f.second, frame_since});
+                    since = std::min(since, frame_since);
+                }
                 if (detail::elapsed(now, since) > running_limit) {
                     report += "async_backtrace: watchdog: task ";
                     detail::append_number(report, t.id);

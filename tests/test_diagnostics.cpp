@@ -9,6 +9,8 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -271,6 +273,17 @@ TEST_CASE("taskdump_folded: one line per leaf path with its count" * doctest::sk
 
 namespace diag {
 
+/// A watchdog that checks every 10 ms, for tasks running 150 ms without a
+/// suspension or suspended longer than `suspended`, and writes to `out`.
+abt::watchdog_options quick_watchdog(std::FILE* out, std::chrono::milliseconds suspended) {
+    abt::watchdog_options o;
+    o.suspended_longer_than = suspended;
+    o.running_longer_than = std::chrono::milliseconds(150);
+    o.check_every = std::chrono::milliseconds(10);
+    o.out = out;
+    return o;
+}
+
 /// Everything written to `file` so far.
 std::string contents_of(std::FILE* file) {
     std::fflush(file);
@@ -312,11 +325,7 @@ TEST_CASE("watchdog: one report per stall episode, for long waits and for tasks 
     using namespace diag;
     std::FILE* out = std::tmpfile();
     REQUIRE(out != nullptr);
-    abt::watchdog_options o;
-    o.suspended_longer_than = std::chrono::milliseconds(100);
-    o.running_longer_than = std::chrono::milliseconds(150);
-    o.check_every = std::chrono::milliseconds(10);
-    o.out = out;
+    const abt::watchdog_options o = quick_watchdog(out, std::chrono::milliseconds(100));
     {
         abt::watchdog dog(o);
         {
@@ -480,4 +489,132 @@ TEST_CASE("await cycles recorded with awaiting_task are reported as likely deadl
     CHECK(doc["cycles"].array[0].array[0].number == static_cast<double>(low));
     CHECK(doc["cycles"].array[0].array[1].number == static_cast<double>(high));
     CHECK(doc["tasks"].array[0]["root"]["awaits_task"].number == static_cast<double>(b_id));
+}
+
+namespace diag {
+
+/// The same children in another order, awaited on one line (one await site).
+/// (Not a ?: of two when_alls: g++ 12 destroys that temporary twice.)
+coro::task<> mixed(bool session_first) {
+    ABT_FRAMED();
+    if (session_first) co_await ABT_AWAIT(coro::when_all(session(1), leaf(), leaf())); else co_await ABT_AWAIT(coro::when_all(leaf(), leaf(), session(1)));  // NOLINT
+}
+
+}  // namespace diag
+
+TEST_CASE("grouping: the same children made in another order are the same subtree" * doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    coro::task<> x = mixed(true), y = mixed(false);
+    x.start();
+    y.start();
+    abt::dump_options o;
+    o.group = true;
+    o.times = false;
+    const std::string dump = abt::taskdump_tree(o);
+    CHECK(dump.rfind("2 tasks (ids ", 0) == 0);
+    CHECK(count_of(dump, "[" + times_sign + "2] diag::mixed at ") == 1);
+    CHECK(count_of(dump, "[" + times_sign + "2] diag::leaf at ") == 1);
+}
+
+#if ABT_DETAIL_HAS_SIGNALS
+namespace diag {
+
+/// Runs body in a child process; its exit status (-1: killed by a signal).
+int exit_status_of_child(void (*body)()) {
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        body();
+        std::exit(0);  // static destructors run: the installation must not abort them
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace diag
+
+TEST_CASE("install_signal_dump: exit without uninstalling, concurrent installs, fork" * doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    // A program that exits while installed exits normally.
+    CHECK(exit_status_of_child([] {
+              std::FILE* null_out = std::fopen("/dev/null", "w");
+              if (!abt::install_signal_dump(SIGUSR1, null_out)) std::exit(3);
+          }) == 0);
+    // Installs and uninstalls from two threads at once: one installation at a time.
+    std::FILE* out = std::tmpfile();
+    REQUIRE(out != nullptr);
+    std::signal(SIGUSR1, SIG_IGN);
+    {
+        std::vector<std::thread> racers;
+        for (int t = 0; t < 2; ++t)
+            racers.emplace_back([out] {
+                for (int i = 0; i < 200; ++i) {
+                    abt::install_signal_dump(SIGUSR1, out);
+                    if (i % 3 == 0) abt::uninstall_signal_dump();
+                }
+            });
+        for (std::thread& r : racers) r.join();
+    }
+    // A forked child neither stops nor wakes the parent's watcher; the signal
+    // is back to its previous action there (ignored).
+    REQUIRE(abt::install_signal_dump(SIGUSR1, out));
+    CHECK(exit_status_of_child([] {
+              std::raise(SIGUSR1);
+              abt::uninstall_signal_dump();
+          }) == 0);
+    std::raise(SIGUSR1);
+    REQUIRE(testing::wait_until([&] { return contents_of(out).find("end of dump\n") != std::string::npos; }));
+    CHECK(count_of(contents_of(out), "(pid " + std::to_string(getpid()) + ")") == 1);
+    CHECK(count_of(contents_of(out), "async_backtrace: dump on signal") == 1);
+    abt::uninstall_signal_dump();
+    std::signal(SIGUSR1, SIG_DFL);
+    std::fclose(out);
+}
+#endif
+
+namespace diag {
+
+std::atomic<bool> stop_spinning{false};
+
+coro::task<> spinner(coro::thread_pool& pool) {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(pool.schedule());
+    while (!stop_spinning) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // never yields
+}
+coro::task<> ticker(coro::thread_pool& pool) {
+    ABT_FRAMED();
+    while (!stop_spinning) co_await ABT_AWAIT(pool.schedule());  // yields all the time
+}
+std::atomic<bool> spun{false};
+coro::task<> spin_and_tick(coro::thread_pool& pool) {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(coro::when_all(spinner(pool), ticker(pool)));
+    spun = true;
+}
+
+}  // namespace diag
+
+TEST_CASE("watchdog: a frame that never yields is found while a sibling in its task yields" *
+          doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    std::FILE* out = std::tmpfile();
+    REQUIRE(out != nullptr);
+    const abt::watchdog_options o = quick_watchdog(out, std::chrono::seconds(60));
+    stop_spinning = false;
+    spun = false;
+    coro::task<> t;  // destroyed after the pool's threads are joined
+    {
+        coro::thread_pool pool(2);
+        abt::watchdog dog(o);
+        t = spin_and_tick(pool);
+        t.start();
+        CHECK(testing::wait_until([&] { return dog.episodes() >= 1; }, std::chrono::milliseconds(5000)));
+        stop_spinning = true;
+        REQUIRE(testing::wait_until([&] { return spun.load(); }));
+    }
+    const std::string text = contents_of(out);
+    std::fclose(out);
+    CHECK(text.find("(diag::spin_and_tick) has run without suspending for ") != std::string::npos);
 }
