@@ -33,7 +33,7 @@ TEST_BINARIES := $(BUILD)/test-gcc $(BUILD)/test-clang-O2 $(BUILD)/test-gcc-asan
                  $(BUILD)/test-gcc-cxx17 $(BUILD)/test-clang-cxx17 \
                  $(BUILD)/test-asio-gcc-asan $(BUILD)/test-asio-clang-tsan $(BUILD)/test-asio-gcc-disabled
 
-DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev libbenchmark-dev libuv1-dev libasio-dev
+DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev libbenchmark-dev libuv1-dev libasio-dev gdb
 
 .PHONY: all example examples test test-binaries deps check-include check-abi check-tu check-so check-e2e bench bench-smoke hotpath clean help
 
@@ -61,6 +61,7 @@ deps:
 	[ -f /usr/include/benchmark/benchmark.h ] || missing="$$missing libbenchmark-dev"; \
 	[ -f /usr/include/uv.h ] || missing="$$missing libuv1-dev"; \
 	[ -f /usr/include/asio.hpp ] || missing="$$missing libasio-dev"; \
+	command -v gdb >/dev/null 2>&1 || missing="$$missing gdb"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
@@ -150,7 +151,7 @@ check-abi: | $(BUILD) deps
 
 # The builds run in parallel (one per core); the tests one after another.
 test-binaries: $(TEST_BINARIES) examples $(BUILD)/bench $(BUILD)/e2e_echo $(BUILD)/echo_server-tsan \
-              $(BUILD)/e2e_signal $(BUILD)/e2e_signal-tsan
+              $(BUILD)/e2e_signal $(BUILD)/e2e_signal-tsan $(GDB_TARGETS)
 
 # One inline framed coroutine, two translation units, -O0 and -O2: each may
 # hold its own __PRETTY_FUNCTION__ copy while the site record is merged.
@@ -173,6 +174,28 @@ check-so: $(BUILD)/so-main
 # ---- end to end: the echo server with 200 connections on 127.0.0.1 ------------
 $(BUILD)/e2e_echo: tests/e2e_echo.cpp tests/helpers.hpp $(HEADER) | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $< -o $@ -pthread
+
+# ---- gdb: tools/abt_gdb.py reads the tree from a live process and a core file ----
+# Four builds: -O0 and -O2 with g++, -O2 with clang++, and one whose frame
+# fields sit elsewhere (the tool must read the offsets the header exports).
+GDB_TARGETS := $(BUILD)/gdb-target-O0 $(BUILD)/gdb-target-O2 $(BUILD)/gdb-target-clang $(BUILD)/gdb-target-moved
+GDB_TARGET_DEPS := tests/gdb_target.cpp tests/coro.hpp $(HEADER) | $(BUILD) deps
+
+$(BUILD)/gdb-target-O0: $(GDB_TARGET_DEPS)
+	$(GXX) $(STD) $(WARNINGS) -g -O0 $< -o $@ -pthread
+$(BUILD)/gdb-target-O2: $(GDB_TARGET_DEPS)
+	$(GXX) $(STD) $(WARNINGS) -g -O2 $< -o $@ -pthread
+$(BUILD)/gdb-target-clang: $(GDB_TARGET_DEPS)
+	$(CLANGXX) $(STD) $(WARNINGS) -g -O2 $< -o $@ -pthread
+$(BUILD)/gdb-target-moved: $(GDB_TARGET_DEPS)
+	$(GXX) $(STD) $(WARNINGS) -g -O1 -DABT_DETAIL_TEST_MOVED_FIELDS $< -o $@ -pthread
+
+check-gdb: $(GDB_TARGETS)
+	@for t in $(GDB_TARGETS); do sh tests/check_gdb.sh $$t || exit 1; done
+
+# tools/abt-diff on two real dumps of examples/diagnostics.
+check-tools: $(BUILD)/diagnostics
+	@sh tests/check_tools.sh ./$(BUILD)/diagnostics
 
 # ---- end to end: a dump on SIGUSR1 from a program whose threads are all blocked --
 $(BUILD)/e2e_signal: tests/e2e_signal.cpp tests/helpers.hpp tests/coro.hpp $(HEADER) | $(BUILD) deps
@@ -217,7 +240,7 @@ bench-smoke: $(BUILD)/bench
 
 test: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) test-binaries
-	@$(MAKE) --no-print-directory check-include check-abi check-tu check-so bench-smoke check-e2e
+	@$(MAKE) --no-print-directory check-include check-abi check-tu check-so bench-smoke check-e2e check-gdb check-tools
 	@set -e; for t in $(TEST_BINARIES); do \
 	  echo "== $$t"; \
 	  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

@@ -10,6 +10,7 @@
 //   1. Quick start           4. Persistent frames (callbacks)
 //   2. Macros                5. Event loops and executors
 //   3. Functions             6. Configuration switches
+//                            7. Debuggers
 //
 // 1. QUICK START
 //   Copy this file into your project, then:
@@ -132,6 +133,12 @@
 //   ABT_DUMP_WAIT_MS   How long taskdump_tree(true) waits for running tasks
 //                      before it shows them as [running]. Default 1000. (If
 //                      translation units disagree, one of the values is used.)
+//
+// 7. DEBUGGERS
+//   tools/abt_gdb.py prints the tree from a live process or a core file
+//   (gdb: source tools/abt_gdb.py, then abt-dump) without running code in
+//   it. It reads the symbol abt_debug_layout (C linkage, a stable name):
+//   the registry's address and the offsets of the fields it walks.
 //
 // LIMITS, in short (the README has the full list)
 //   - A promise's await_transform sees ABT_AWAIT's wrapper, not the inner
@@ -1028,6 +1035,9 @@ enum class membership : unsigned char {
 /// only when the frame joins a list (init_listed_fields) and is never read
 /// before: a nested frame that never suspends never pays for it.
 struct frame {
+#if defined(ABT_DETAIL_TEST_MOVED_FIELDS)  // make test: tools/abt_gdb.py must not depend on where fields are
+    char test_padding[24];
+#endif
     // ---- set when the frame is made ----
     const frame_site* site;  // never changed
     // Owner thread only until published; under the lock after (roots and
@@ -1267,6 +1277,73 @@ struct scope_link {
     frame* entered;  // ABT_REENTER: the persistent frame it entered; null for a work item
 };
 ABT_DETAIL_PROGRAM_WIDE inline thread_local thread_state this_thread;
+
+// ---- For debuggers ------------------------------------------------------------
+// tools/abt_gdb.py prints the task tree from a live process or a core file
+// without running code in it. It finds `abt_debug_layout` (C language
+// linkage: the same symbol name in every version and configuration) and
+// reads the registry through the offsets recorded there, not through type
+// information, so it keeps working when these structures change. `magic`
+// and `layout_version` change only when the meaning of a field does.
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ABT_DETAIL_KEEP __attribute__((used))
+#else
+#define ABT_DETAIL_KEEP
+#endif
+
+/// Where the registry is, and where each field a debugger reads lives
+/// (byte offsets). Frames are linked as the DESIGN comment says: a list's
+/// sentinel frame holds first_child; siblings follow next_sibling.
+struct debug_layout {
+    std::uint32_t magic;           // 0x41425431, "ABT1"
+    std::uint32_t layout_version;  // 1
+    std::uint32_t pointer_size;
+    std::uint32_t version;         // ABT_VERSION
+    const registry* the_registry;
+    const frame_site* no_await_site;
+    std::uint32_t registry_tasks;       // frame sentinel of the published roots
+    std::uint32_t registry_threads;     // thread_state*: the first listed thread
+    std::uint32_t thread_next;          // thread_state::next_thread
+    std::uint32_t thread_roots;         // frame sentinel of its unpublished (running) roots
+    std::uint32_t frame_site_record;    // const frame_site*
+    std::uint32_t frame_first_child;    // frame*
+    std::uint32_t frame_next_sibling;   // frame*
+    std::uint32_t frame_wait;           // const frame_site*: null running, &no_await_site, or a site
+    std::uint32_t frame_wait_since;     // std::uint64_t, coarse_now_ns
+    std::uint32_t frame_task_id;        // std::uint64_t, roots only
+    std::uint32_t site_function;        // const char*
+    std::uint32_t site_file;            // const char*
+    std::uint32_t site_line;            // std::uint32_t
+    std::uint32_t site_function_id;     // const char*: null for ABT_SITE and ABT_AWAIT records
+};
+
+extern "C" {
+/// The debugger's entry point (see debug_layout). Constant-initialized, kept
+/// in every binary that includes the header, one per program.
+ABT_DETAIL_PROGRAM_WIDE ABT_DETAIL_KEEP inline const debug_layout abt_debug_layout = {
+    0x41425431u,
+    1u,
+    static_cast<std::uint32_t>(sizeof(void*)),
+    static_cast<std::uint32_t>(ABT_VERSION),
+    &the_registry,
+    &no_await_site,
+    static_cast<std::uint32_t>(offsetof(registry, tasks)),
+    static_cast<std::uint32_t>(offsetof(registry, threads)),
+    static_cast<std::uint32_t>(offsetof(thread_state, next_thread)),
+    static_cast<std::uint32_t>(offsetof(thread_state, roots)),
+    static_cast<std::uint32_t>(offsetof(frame, site)),
+    static_cast<std::uint32_t>(offsetof(frame, first_child)),
+    static_cast<std::uint32_t>(offsetof(frame, next_sibling)),
+    static_cast<std::uint32_t>(offsetof(frame, wait)),
+    static_cast<std::uint32_t>(offsetof(frame, wait_since)),
+    static_cast<std::uint32_t>(offsetof(frame, task_id)),
+    static_cast<std::uint32_t>(offsetof(frame_site, where) + offsetof(location, function)),
+    static_cast<std::uint32_t>(offsetof(frame_site, where) + offsetof(location, file)),
+    static_cast<std::uint32_t>(offsetof(frame_site, where) + offsetof(location, line)),
+    static_cast<std::uint32_t>(offsetof(frame_site, function_id)),
+};
+}
 
 /// One hand-over point (see DESIGN): a suspending frame offers itself as the
 /// parent of the frames started next on this thread. One cache line each: an

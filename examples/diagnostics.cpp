@@ -2,11 +2,15 @@
 // grouped dump with ids, names, tags and wait times, the JSON form, and
 // folded stacks for a flame graph.
 // Usage: diagnostics [tree|json|folded]   (default: tree)
+//        diagnostics diff DIR   two JSON dumps 300 ms apart, DIR/before.json and
+//                               DIR/after.json, for tools/abt-diff: 6 sessions,
+//                               2 finish and 2 start in between
 #include "../async_backtrace.hpp"
 #include "../tests/coro.hpp"
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,8 +44,32 @@ coro::task<> handle(int id) {
 
 }  // namespace server
 
+/// Writes taskdump_json() (every task by itself) to `path`.
+void write_json(const std::string& path) {
+    std::ofstream(path) << abt::taskdump_json();
+}
+
+int diff_demo(const std::string& dir) {
+    std::vector<coro::task<>> sessions;
+    for (int id = 0; id < 6; ++id) {
+        sessions.push_back(server::handle(id));
+        sessions.back().start();
+    }
+    write_json(dir + "/before.json");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    sessions[0].reset();  // two finish
+    sessions[1].reset();
+    for (int id = 6; id < 8; ++id) {  // two start
+        sessions.push_back(server::handle(id));
+        sessions.back().start();
+    }
+    write_json(dir + "/after.json");
+    return 0;
+}
+
 int main(int argc, char** argv) {
     const std::string form = argc > 1 ? argv[1] : "tree";
+    if (form == "diff" && argc > 2) return diff_demo(argv[2]);
     std::vector<coro::task<>> sessions;
     for (int id = 0; id < 10000; ++id) {
         sessions.push_back(server::handle(id));

@@ -1,0 +1,29 @@
+#!/bin/sh
+# make test: tools/abt_gdb.py prints, from a live process (gdb -p) and from a
+# core file (gcore), the same tree as the program's own taskdump_tree(false).
+# Usage: check_gdb.sh TARGET_BINARY   (built from tests/gdb_target.cpp)
+# Bounded: every step has a timeout; the target is killed by its PID.
+set -u
+target=$1
+work=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+fail() { echo "check_gdb: FAILED ($target): $1"; exit 1; }
+
+"$target" > "$work/inprocess.txt" &
+pid=$!
+for _ in $(seq 100); do [ -s "$work/inprocess.txt" ] && break; sleep 0.1; done
+sleep 0.2
+[ -s "$work/inprocess.txt" ] || fail "the target printed no dump"
+
+timeout 60 gdb -nx -batch -p "$pid" -ex "source tools/abt_gdb.py" -ex "abt-dump --output $work/live.txt" \
+  >"$work/gdb-live.log" 2>&1 || fail "gdb -p: $(tail -3 "$work/gdb-live.log")"
+diff -u "$work/inprocess.txt" "$work/live.txt" || fail "the live process's tree differs from the in-process dump"
+
+timeout 60 gcore -o "$work/core" "$pid" >"$work/gcore.log" 2>&1 || fail "gcore: $(tail -3 "$work/gcore.log")"
+kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=
+timeout 60 gdb -nx -batch -ex "source tools/abt_gdb.py" -ex "abt-dump --output $work/core.txt" "$target" "$work"/core.* \
+  >"$work/gdb-core.log" 2>&1 || fail "gdb on the core: $(tail -3 "$work/gdb-core.log")"
+diff -u "$work/inprocess.txt" "$work/core.txt" || fail "the core file's tree differs from the in-process dump"
+echo "ok: abt-dump ($target): live process and core file match the in-process dump ($(wc -l < "$work/inprocess.txt") lines)"
