@@ -33,7 +33,7 @@ TEST_BINARIES := $(BUILD)/test-gcc $(BUILD)/test-clang-O2 $(BUILD)/test-gcc-asan
                  $(BUILD)/test-gcc-cxx17 $(BUILD)/test-clang-cxx17 \
                  $(BUILD)/test-asio-gcc-asan $(BUILD)/test-asio-clang-tsan $(BUILD)/test-asio-gcc-disabled
 
-DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev libbenchmark-dev libuv1-dev libasio-dev gdb
+DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev libbenchmark-dev libuv1-dev libasio-dev gdb graphviz
 
 .PHONY: all example examples test test-binaries deps check-include check-abi check-tu check-so check-e2e bench bench-smoke hotpath clean help
 
@@ -62,6 +62,7 @@ deps:
 	[ -f /usr/include/uv.h ] || missing="$$missing libuv1-dev"; \
 	[ -f /usr/include/asio.hpp ] || missing="$$missing libasio-dev"; \
 	command -v gdb >/dev/null 2>&1 || missing="$$missing gdb"; \
+	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
@@ -193,7 +194,7 @@ $(BUILD)/gdb-target-moved: $(GDB_TARGET_DEPS)
 check-gdb: $(GDB_TARGETS)
 	@for t in $(GDB_TARGETS); do sh tests/check_gdb.sh $$t || exit 1; done
 
-# tools/abt-diff on two real dumps of examples/diagnostics.
+# tools/abt-diff on two real dumps of examples/diagnostics, abt-view on another.
 check-tools: $(BUILD)/diagnostics
 	@sh tests/check_tools.sh ./$(BUILD)/diagnostics
 

@@ -5,6 +5,9 @@
 //        diagnostics diff DIR   two JSON dumps 300 ms apart, DIR/before.json and
 //                               DIR/after.json, for tools/abt-diff: 6 sessions,
 //                               2 finish and 2 start in between
+//        diagnostics view FILE  a JSON dump for tools/abt-view: 20 sessions, 2
+//                               stuck queries, and 2 tasks that wait for each
+//                               other (an await cycle)
 #include "../async_backtrace.hpp"
 #include "../tests/coro.hpp"
 
@@ -67,8 +70,40 @@ int diff_demo(const std::string& dir) {
     return 0;
 }
 
+namespace server {
+
+std::uint64_t first_id = 0, second_id = 0;  // set and read on the main thread only
+coro::event handshake;
+
+coro::task<> transfer(bool first) {  // two of these deadlock: each waits for the other
+    ABT_FRAMED();
+    abt::set_task_name(first ? "transfer a->b" : "transfer b->a");
+    (first ? first_id : second_id) = abt::current_task_id();
+    if (first) co_await ABT_AWAIT(handshake.wait());  // until the second exists
+    abt::awaiting_task(first ? second_id : first_id);
+    co_await ABT_AWAIT(database.wait());
+}
+
+}  // namespace server
+
+int view_demo(const std::string& path) {
+    std::vector<coro::task<>> tasks;
+    for (int id = 0; id < 20; ++id) {
+        tasks.push_back(server::handle(id == 7 ? 999 : id == 13 ? 1999 : id));  // two stuck in the database
+        tasks.back().start();
+    }
+    tasks.push_back(server::transfer(true));
+    tasks.back().start();
+    tasks.push_back(server::transfer(false));
+    tasks.back().start();
+    server::handshake.set();
+    write_json(path);
+    return 0;
+}
+
 int main(int argc, char** argv) {
     const std::string form = argc > 1 ? argv[1] : "tree";
+    if (form == "view" && argc > 2) return view_demo(argv[2]);
     if (form == "diff" && argc > 2) return diff_demo(argv[2]);
     std::vector<coro::task<>> sessions;
     for (int id = 0; id < 10000; ++id) {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # make test: tools/abt-diff on two real JSON dumps (examples/diagnostics diff):
 # 6 sessions, then 2 of them finish and 2 start; the other 4 wait at the same
-# sites, longer: stuck.
+# sites, longer: stuck. Then tools/abt-view on a real dump with an await
+# cycle (examples/diagnostics view), rendered to SVG with Graphviz.
 # Usage: check_tools.sh path/to/diagnostics
 set -u
 work=$(mktemp -d)
@@ -23,3 +24,15 @@ python3 tools/abt-diff "$work/before.json" "$work/after.json" --threshold 60 > /
 python3 tools/abt-diff "$work/before.json" "$work/before.json" > "$work/same.txt"
 [ $? -eq 0 ] || fail "a dump against itself has nothing stuck (no wait grew)"
 echo "ok: abt-diff names the 4 stuck tasks, 2 appeared and 2 finished, with the right exit codes"
+
+"$1" view "$work/view.json" || fail "the demo did not write its dump"
+python3 tools/abt-view "$work/view.json" > "$work/view.dot" || fail "abt-view (DOT)"
+grep -q '\[x18\] server::handle' "$work/view.dot" || fail "the 18 idle sessions are one group"
+grep -q '\[x2\] server::handle' "$work/view.dot" || fail "the 2 stuck sessions are one group"
+[ "$(grep -c 'label="waits for"' "$work/view.dot")" -eq 2 ] || fail "the await cycle: two red waits-for edges"
+grep -Eq '(f[0-9]+) -> \1 ' "$work/view.dot" && fail "a task of the cycle was grouped with the other (a self-loop)"
+python3 tools/abt-view "$work/view.json" -o "$work/view.svg" || fail "abt-view (SVG)"
+python3 -c 'import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); sys.exit(0 if r.tag.endswith("svg") else 1)' \
+  "$work/view.svg" || fail "the SVG does not parse"
+grep -q 'waits for' "$work/view.svg" || fail "the SVG has the cycle's edges"
+echo "ok: abt-view groups the sessions, draws the await cycle in red and renders an SVG"
