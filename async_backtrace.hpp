@@ -1316,6 +1316,7 @@ struct debug_layout {
     std::uint32_t site_file;            // const char*
     std::uint32_t site_line;            // std::uint32_t
     std::uint32_t site_function_id;     // const char*: null for ABT_SITE and ABT_AWAIT records
+    std::uint32_t frame_born;           // std::uint64_t, roots only: coarse_now_ns when it became a task
 };
 
 extern "C" {
@@ -1342,6 +1343,7 @@ ABT_DETAIL_PROGRAM_WIDE ABT_DETAIL_KEEP inline const debug_layout abt_debug_layo
     static_cast<std::uint32_t>(offsetof(frame_site, where) + offsetof(location, file)),
     static_cast<std::uint32_t>(offsetof(frame_site, where) + offsetof(location, line)),
     static_cast<std::uint32_t>(offsetof(frame_site, function_id)),
+    static_cast<std::uint32_t>(offsetof(frame, born_ns)),
 };
 }
 

@@ -8,12 +8,18 @@
 #   (gdb) source tools/abt_gdb.py
 #   (gdb) abt-dump
 #
-# The output is the plain tree of abt::taskdump_tree(false). Unreadable
+# The output is the plain tree of abt::taskdump_tree(false); --group merges
+# identical tasks and sibling subtrees ([×N]); --json gives the JSON of
+# taskdump_json() (format_version 1, ungrouped, with wait times and ages:
+# relative to now for a live process, to the newest recorded event for a
+# core file; names and tags are not read). Unreadable
 # memory (a torn registry in a core taken mid-update, a freed frame) is
 # marked "[unreadable ...]" and the walk goes on with what it can read.
 # Standard library and gdb only.
 
+import json
 import struct
+import time
 
 import gdb
 
@@ -76,7 +82,7 @@ class Layout:
 
     FIELDS = ["registry_tasks", "registry_threads", "thread_next", "thread_roots", "frame_site_record",
               "frame_first_child", "frame_next_sibling", "frame_wait", "frame_wait_since", "frame_task_id",
-              "site_function", "site_file", "site_line", "site_function_id"]
+              "site_function", "site_file", "site_line", "site_function_id", "frame_born"]
 
     def __init__(self, mem):
         try:
@@ -129,6 +135,55 @@ class Dumper:
         L, m = self.layout, self.mem
         return {"site": self.site(m.pointer(address + L.frame_site_record)),
                 "wait": m.pointer(address + L.frame_wait)}
+
+    # ---- a model of the tree (for --json and --group) ----
+    def node(self, address):
+        L, m = self.layout, self.mem
+        f = self.frame(address)
+        s = f["site"]
+        wait = f["wait"]
+        n = {"function": s["function"], "file": s["file"], "line": s["line"], "count": 1,
+             "state": "running", "await": None, "wait_since": None, "awaits_task": None, "omitted_frames": 0,
+             "children": [self.node(c) for c in self.children(address)]}
+        if wait != 0:
+            n["state"] = "suspended" if s["function_id"] != 0 else "idle"
+            n["wait_since"] = m.u64(address + L.frame_wait_since)
+            if wait != L.no_await_site:
+                w = self.site(wait)
+                n["await"] = {"file": w["file"], "line": w["line"],
+                              "what": w["function"] if w["function_id"] == 0 else ""}
+        return n
+
+    def tasks(self):
+        """Every task as a dict like a taskdump_json entry (times still absolute)."""
+        L, m = self.layout, self.mem
+        result = []
+
+        def one(root, view):
+            entry = {"ids": [m.u64(root + L.frame_task_id)], "count": 1, "name": "", "tags": {},
+                     "born": m.u64(root + L.frame_born), "view": view}
+            try:
+                tree = self.node(root)
+                if view == "whole" and self.subtree_running(root):
+                    entry["view"] = "running"
+                if entry["view"] == "running":
+                    tree["children"], tree["state"], tree["await"], tree["wait_since"] = [], "running", None, None
+            except Unreadable as e:
+                entry["view"] = "unreadable"
+                tree = {"function": "[unreadable: %s]" % e, "file": "", "line": 0, "count": 1, "state": "running",
+                        "await": None, "wait_since": None, "awaits_task": None, "omitted_frames": 0, "children": []}
+            entry["root"] = tree
+            result.append(entry)
+
+        for root in self.children(L.registry + L.registry_tasks):
+            if m.pointer(root + L.frame_site_record) != 0:
+                one(root, "whole")
+        thread = m.pointer(L.registry + L.registry_threads)
+        while thread != 0:
+            for root in self.children(thread + L.thread_roots):
+                one(root, "running")
+            thread = m.pointer(thread + L.thread_next)
+        return result
 
     def subtree_running(self, address):
         """Whether a frame of this subtree runs (its task is then shown as running)."""
@@ -201,25 +256,135 @@ class Dumper:
         return "".join(self.out)
 
 
+def is_core_file():
+    try:
+        return "core dump" in gdb.execute("info target", to_string=True)
+    except gdb.error:
+        return False
+
+
+def newest_event(tasks):
+    newest = 0
+
+    def walk(n):
+        nonlocal newest
+        if n.get("wait_since"):
+            newest = max(newest, n["wait_since"])
+        for c in n["children"]:
+            walk(c)
+
+    for t in tasks:
+        newest = max(newest, t["born"])
+        walk(t["root"])
+    return newest
+
+
+def to_json(tasks, live):
+    # The header's clock (CLOCK_MONOTONIC_COARSE: 6 on Linux, which Python does not name).
+    now = time.clock_gettime_ns(getattr(time, "CLOCK_MONOTONIC_COARSE", 6)) if live else newest_event(tasks)
+
+    def finish(n):
+        since = n.pop("wait_since")
+        n["wait_ns"] = None if since is None else {"min": max(0, now - since), "max": max(0, now - since)}
+        for c in n["children"]:
+            finish(c)
+
+    for t in tasks:
+        age = max(0, now - t.pop("born"))
+        t["age_ns"] = {"min": age, "max": age}
+        finish(t["root"])
+    doc = {"format_version": 1, "generator": "tools/abt_gdb.py", "grouped": False, "omitted_tasks": 0,
+           "times_relative_to": "now" if live else "the newest event recorded in the core file",
+           "tasks": tasks, "cycles": []}
+    return json.dumps(doc, ensure_ascii=False) + "\n"
+
+
+def signature(n):
+    kids = sorted(signature(c) + "*%d" % c["count"] for c in n["children"])
+    w = n["await"] or {}
+    return "%s|%s|%s|%s|%s:%s(%s)" % (n["function"], n["file"], n["line"], n["state"], w.get("file"), w.get("line"),
+                                     ";".join(kids))
+
+
+def group(nodes):
+    """Identical nodes (same signature) as one with a count, first seen first."""
+    merged, index = [], {}
+    for n in nodes:
+        n["children"] = group(n["children"])
+        key = signature(n)
+        if key in index:
+            merged[index[key]]["count"] += n["count"]
+        else:
+            index[key] = len(merged)
+            merged.append(n)
+    return merged
+
+
+def grouped_text(tasks):
+    for t in tasks:
+        t["root"]["view"] = t["view"]
+    roots = group([t["root"] for t in tasks])
+    roots.sort(key=lambda n: -n["count"])
+    out = []
+
+    def line(prefix, connector, n, show_state=True):
+        count = "[\u00d7%d] " % n["count"] if n["count"] > 1 else ""
+        text = "%s%s\u257c %s%s at %s:%d" % (prefix, connector, count, n["function"], n["file"], n["line"])
+        if show_state:
+            if n["state"] == "running":
+                text += " [running]"
+            elif n["await"] is not None:
+                text += " suspended at %s:%d" % (n["await"]["file"], n["await"]["line"])
+                if n["await"]["what"]:
+                    text += " (%s)" % n["await"]["what"]
+        out.append(text + "\n")
+
+    def subtree(n, indent, last):
+        line(indent, "\u2514" if last else "\u251c", n)
+        for i, c in enumerate(n["children"]):
+            subtree(c, indent + ("   " if last else "\u2502  "), i == len(n["children"]) - 1)
+
+    for r in roots:
+        if r["view"] != "whole":
+            line("", "", r, show_state=False)
+            out.append("  \u2514\u2508 [%s]\n" % r["view"])
+            continue
+        line("", "", r)
+        for i, c in enumerate(r["children"]):
+            subtree(c, "  ", i == len(r["children"]) - 1)
+    return "".join(out)
+
+
 class AbtDump(gdb.Command):
     """Print async_backtrace.hpp's task tree (the format of abt::taskdump_tree(false)).
-Usage: abt-dump [--output FILE]
+Usage: abt-dump [--json | --group] [--output FILE]
 Works on a live process, a stopped program and a core file; runs no code in the inferior.
---output FILE writes the tree to FILE instead of the terminal."""
+--json     the JSON of abt::taskdump_json() (format_version 1)
+--group    identical tasks and sibling subtrees merged, with counts ([\u00d7N])
+--output FILE writes to FILE instead of the terminal."""
 
     def __init__(self):
         super().__init__("abt-dump", gdb.COMMAND_DATA)
 
     def invoke(self, argument, from_tty):
         args = gdb.string_to_argv(argument)
-        output = None
+        output, form = None, "tree"
         while args:
             option = args.pop(0)
             if option == "--output" and args:
                 output = args.pop(0)
+            elif option in ("--json", "--group"):
+                form = option[2:]
             else:
-                raise gdb.GdbError("abt-dump: unknown argument %r; usage: abt-dump [--output FILE]" % option)
-        text = Dumper().dump()
+                raise gdb.GdbError("abt-dump: unknown argument %r; usage: abt-dump [--json | --group] [--output FILE]"
+                                   % option)
+        dumper = Dumper()
+        if form == "json":
+            text = to_json(dumper.tasks(), live=not is_core_file())
+        elif form == "group":
+            text = grouped_text(dumper.tasks())
+        else:
+            text = dumper.dump()
         if output is None:
             gdb.write(text)
         else:
