@@ -3,7 +3,8 @@
 //   session -> read_request -> (parse) -> reply
 // A line "stuck" sends its session down a path that waits for a line that
 // never comes (stuck_forever). A line "DUMP" answers with the task tree and
-// "END"; "QUIT" stops the server. Usage: echo_server [port] (0: any free port;
+// "END", "JSON" with taskdump_json() (one document, for tools/abt-view and
+// abt-diff) and "END"; "QUIT" stops the server. Usage: echo_server [port] (0: any free port;
 // the port is printed as "listening on 127.0.0.1:PORT").
 #include "../async_backtrace_asio.hpp"
 
@@ -55,6 +56,10 @@ asio::awaitable<void> session(tcp::socket s, asio::io_context& ctx) {
             std::string reply;
             if (line == "DUMP") {
                 reply = abt::taskdump_tree(true) + "END\n";
+            } else if (line == "JSON") {
+                abt::dump_options options;
+                options.wait_for_running_tasks = true;
+                reply = abt::taskdump_json(options) + "END\n";
             } else if (line == "QUIT") {
                 ctx.stop();
                 co_return;

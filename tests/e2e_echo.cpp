@@ -97,8 +97,9 @@ std::string read_line(tcp::socket& s) {
     return line;
 }
 
-std::string dump(tcp::socket& control) {
-    asio::write(control, asio::buffer(std::string("DUMP\n")));
+/// The server's answer to a control line ("DUMP" or "JSON"), up to "END".
+std::string dump(tcp::socket& control, const char* command = "DUMP\n") {
+    asio::write(control, asio::buffer(std::string(command)));
     std::string text;
     for (std::string line = read_line(control); line != "END"; line = read_line(control)) text += line + "\n";
     return text;
@@ -159,6 +160,11 @@ int main(int argc, char** argv) {
         check(count_of(text, "\xE2\x94\x94\xE2\x95\xBC echo::stuck_forever at ") == 1,
               "the stuck session in stuck_forever");
         check(count_of(text, "[running") >= 1, "the control session, running the dump");
+        const std::string json = dump(control, "JSON\n");
+        check(json.rfind("{\"format_version\":1,", 0) == 0, "JSON: a versioned document");
+        check(count_of(json, "{\"function\":\"echo::read_request\"") == connections - 1,
+              "JSON: 199 sessions waiting for a request");
+        check(count_of(json, "{\"function\":\"echo::stuck_forever\"") == 1, "JSON: the stuck session");
 
         for (tcp::socket& s : clients) s.close();
         std::string after;
