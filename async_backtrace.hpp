@@ -2,7 +2,7 @@
 // async_backtrace.hpp - a task dump for C++: every live task, suspended ones
 // included, printed as a tree of framed functions with their await sites.
 //
-// Version 0.1.0                                    SPDX-License-Identifier: MIT
+// Version 0.2.0                                    SPDX-License-Identifier: MIT
 // Single header, C++17 (coroutine support: C++20). No dependencies.
 // ============================================================================
 //
@@ -158,7 +158,7 @@
 // Version
 // ---------------------------------------------------------------------------
 #define ABT_VERSION_MAJOR 0
-#define ABT_VERSION_MINOR 1
+#define ABT_VERSION_MINOR 2
 #define ABT_VERSION_PATCH 0
 #define ABT_VERSION (ABT_VERSION_MAJOR * 10000 + ABT_VERSION_MINOR * 100 + ABT_VERSION_PATCH)
 
@@ -234,9 +234,9 @@
 // so that two translation units built with different ABT_ENABLED fail to link
 // instead of silently breaking the one-definition rule.
 #if ABT_ENABLED
-#define ABT_DETAIL_ABI v0_1_0_enabled
+#define ABT_DETAIL_ABI v0_2_0_enabled
 #else
-#define ABT_DETAIL_ABI v0_1_0_disabled
+#define ABT_DETAIL_ABI v0_2_0_disabled
 #endif
 
 #include <chrono>
