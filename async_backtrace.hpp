@@ -2380,6 +2380,9 @@ struct task_copy {
     // frame neither suspended nor resumed in between (a frame's count only
     // grows), so it ran all along (the watchdog uses this).
     std::vector<std::pair<const void*, std::uint64_t>> running_frames;
+    // When the dump began copying (coarse_now_ns, once per dump, after its
+    // wait): what wait times and ages are measured against.
+    std::uint64_t dumped_at = 0;
 };
 
 /// What a dump keeps of frame f (under the lock that guards it). A name
@@ -2455,10 +2458,11 @@ void locked_for_each_thread_roots(Visit visit) {
 }
 
 /// The tasks no thread has published yet: each is running, shown as such.
-inline void locked_copy_thread_roots(std::vector<task_copy>& out) {
+inline void locked_copy_thread_roots(std::vector<task_copy>& out, std::uint64_t dumped_at) {
     locked_for_each_thread_roots([&](const thread_state& ts) {
         for (const frame* t = ts.roots.first_child; t != nullptr; t = t->next_sibling) {
             out.emplace_back();
+            out.back().dumped_at = dumped_at;
             locked_copy_identity(t, out.back());
             out.back().view = task_view::running;
             out.back().frames.push_back(copy_of(t, nullptr, 0, 0, out.back()));
@@ -2626,6 +2630,7 @@ void for_each_task_copy(bool wait_for_running_tasks, Sink sink) {
             r.lock.lock();
         }
     }
+    copy.dumped_at = coarse_now_ns();
     // Each task is copied under the lock; the lock is let go between tasks,
     // with a cursor marking the place, and the sink runs meanwhile. So a dump
     // never holds the lock for longer than one task takes to copy. Each task
@@ -2652,7 +2657,7 @@ void for_each_task_copy(bool wait_for_running_tasks, Sink sink) {
         t = cursor.next_sibling;
         locked_remove_cursor(&cursor);
     }
-    locked_copy_thread_roots(unpublished);
+    locked_copy_thread_roots(unpublished, copy.dumped_at);
     r.lock.unlock();
     struct relock {  // `guard` unlocks at the end, `unpark` needs the lock
         spinlock& lock;
@@ -2667,6 +2672,12 @@ void for_each_task_copy(bool wait_for_running_tasks, Sink sink) {
 constexpr const char* tee = "\xE2\x94\x9C";          // ├
 constexpr const char* corner = "\xE2\x94\x94";       // └
 constexpr const char* pipe_cont = "\xE2\x94\x82  ";  // │ + two spaces
+
+/// Writes text to out and flushes it (dump, the signal dump, the watchdog).
+inline void write_now(std::FILE* out, const std::string& text) {
+    std::fwrite(text.data(), 1, text.size(), out);
+    std::fflush(out);
+}
 
 inline void append_number(std::string& out, std::uint64_t n) {
     char digits[20];
@@ -2874,14 +2885,14 @@ inline std::size_t build_node(const std::vector<frame_copy>& frames, std::size_t
     return next;
 }
 
-inline dump_entry entry_of(const task_copy& t, std::uint64_t now, std::size_t max_depth) {
+inline dump_entry entry_of(const task_copy& t, std::size_t max_depth) {
     dump_entry e;
     e.view = t.view;
     e.ids.push_back(t.id);
-    e.age_min = e.age_max = elapsed(now, t.born_ns);
+    e.age_min = e.age_max = elapsed(t.dumped_at, t.born_ns);
     e.name = t.name;
     e.tags = t.tags;
-    build_node(t.frames, 0, now, max_depth, e.root);
+    build_node(t.frames, 0, t.dumped_at, max_depth, e.root);
     return e;
 }
 
@@ -3054,11 +3065,9 @@ inline void append_cycle_lines(std::string& out, const std::vector<std::vector<s
 /// `omitted` gets the number of tasks left out, `graph` who waits for whom.
 inline std::vector<dump_entry> collect_entries(const dump_options& o, std::size_t& omitted, await_graph* graph = nullptr) {
     std::vector<dump_entry> entries;
-    std::uint64_t now = 0;
     for_each_task_copy(o.wait_for_running_tasks, [&](const task_copy& t) {
-        if (now == 0) now = coarse_now_ns();  // after the wait, before any copy is turned into times
         if (graph != nullptr) graph->add(t);
-        entries.push_back(entry_of(t, now, o.max_depth));
+        entries.push_back(entry_of(t, o.max_depth));
     });
     if (o.group) entries = group_entries(std::move(entries));
     omitted = 0;
@@ -3183,13 +3192,11 @@ inline std::string rich_taskdump(const dump_options& o) {
         result.reserve(task_count() * 200);
         std::string one;
         rich_writer w{o, one, {}};
-        std::uint64_t now = 0;
         await_graph graph;
         for_each_task_copy(o.wait_for_running_tasks, [&](const task_copy& t) {
-            if (now == 0) now = coarse_now_ns();
             graph.add(t);
             one.clear();
-            w.entry(entry_of(t, now, o.max_depth));
+            w.entry(entry_of(t, o.max_depth));
             result += one;
         });
         append_cycle_lines(result, graph.cycles());
@@ -3510,11 +3517,7 @@ inline std::string taskdump_tree(const dump_options& options) { return detail::r
 inline std::string taskdump_json(const dump_options& options) { return detail::json_taskdump(options); }
 inline std::string taskdump_folded(const dump_options& options) { return detail::folded_taskdump(options); }
 
-inline void dump(std::FILE* out, const dump_options& options) {
-    const std::string text = taskdump_tree(options);
-    std::fwrite(text.data(), 1, text.size(), out);
-    std::fflush(out);
-}
+inline void dump(std::FILE* out, const dump_options& options) { detail::write_now(out, taskdump_tree(options)); }
 
 namespace detail {
 
@@ -3663,8 +3666,7 @@ inline void dump_on_wake_ups(int read_fd, int signo, std::FILE* out, dump_option
             text += ")\n";
             text += taskdump_tree(options);
             text += "async_backtrace: end of dump\n";
-            std::fwrite(text.data(), 1, text.size(), out);
-            std::fflush(out);
+            write_now(out, text);
         }
         if (stop) return;
     }
@@ -3875,9 +3877,8 @@ struct watchdog::state {
             const bool report_now = !report.empty() && !in_episode;
             in_episode = !report.empty();
             if (report_now) {
-                const std::string text = report + taskdump_tree(options.dump) + "async_backtrace: end of watchdog report\n";
-                std::fwrite(text.data(), 1, text.size(), options.out);
-                std::fflush(options.out);
+                detail::write_now(options.out,
+                                  report + taskdump_tree(options.dump) + "async_backtrace: end of watchdog report\n");
             }
             guard.lock();
             if (report_now) ++episodes;
@@ -3921,11 +3922,9 @@ inline std::string task_watermark::leaked(std::chrono::milliseconds grace) const
     const auto deadline = std::chrono::steady_clock::now() + grace;
     for (;;) {
         std::vector<detail::dump_entry> leaks;
-        std::uint64_t now = 0;
         detail::for_each_task_copy(false, [&](const detail::task_copy& t) {
             if (std::binary_search(existing_.begin(), existing_.end(), t.id)) return;
-            if (now == 0) now = detail::coarse_now_ns();
-            leaks.push_back(detail::entry_of(t, now, 0));
+            leaks.push_back(detail::entry_of(t, 0));
         });
         if (leaks.empty()) return std::string();
         if (std::chrono::steady_clock::now() >= deadline) {
