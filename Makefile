@@ -15,13 +15,15 @@ TEST_DEFS := -DABT_DUMP_WAIT_MS=300
 BUILD    := build
 
 HEADER       := async_backtrace.hpp
-ASIO_HEADER  := async_backtrace_asio.hpp
-TEST_KIT     := tests/coro.hpp tests/helpers.hpp tests/asio_clients.hpp tests/json.hpp
+ASIO_HEADER  := async_backtrace_asio.hpp async_backtrace_boost_asio.hpp
+TEST_KIT     := tests/coro.hpp tests/helpers.hpp tests/asio_clients.hpp tests/asio_flavour.hpp tests/json.hpp
 TEST_SOURCES := tests/main.cpp tests/test_core.cpp tests/other_tu.cpp tests/test_coroutines.cpp \
                 tests/test_callbacks.cpp tests/test_dump.cpp tests/test_stress.cpp tests/test_misuse.cpp \
-                tests/test_libuv.cpp tests/test_diagnostics.cpp
-# asio's headers are heavy: its tests get their own binaries, in three configurations.
-ASIO_TEST_SOURCES := tests/main.cpp tests/test_asio.cpp tests/test_asio_coro.cpp tests/test_asio_join.cpp
+                tests/test_libuv.cpp tests/test_diagnostics.cpp tests/test_spawn.cpp
+# asio's headers are heavy: its tests get their own binaries, in three configurations with
+# standalone asio and two with Boost.Asio (-DABT_TEST_BOOST_ASIO: the same sources; see tests/asio_flavour.hpp).
+ASIO_TEST_SOURCES := tests/main.cpp tests/test_asio.cpp tests/test_asio_coro.cpp tests/test_asio_join.cpp \
+                     tests/test_asio_spawn.cpp
 # Frameworks the integration tests use (the header itself needs none).
 TEST_LIBS    := -luv
 TEST_DEPS    := $(HEADER) $(TEST_KIT) $(TEST_SOURCES)
@@ -31,9 +33,11 @@ ASIO_TEST_DEPS := $(HEADER) $(ASIO_HEADER) $(TEST_KIT) $(ASIO_TEST_SOURCES)
 TEST_BINARIES := $(BUILD)/test-gcc $(BUILD)/test-clang-O2 $(BUILD)/test-gcc-asan $(BUILD)/test-clang-asan \
                  $(BUILD)/test-clang-tsan $(BUILD)/test-gcc-disabled $(BUILD)/test-clang-disabled \
                  $(BUILD)/test-gcc-cxx17 $(BUILD)/test-clang-cxx17 \
-                 $(BUILD)/test-asio-gcc-asan $(BUILD)/test-asio-clang-tsan $(BUILD)/test-asio-gcc-disabled
+                 $(BUILD)/test-asio-gcc-asan $(BUILD)/test-asio-clang-tsan $(BUILD)/test-asio-gcc-disabled \
+                 $(BUILD)/test-boost-asio-clang-tsan $(BUILD)/test-boost-asio-gcc-disabled
 
-DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev libbenchmark-dev libuv1-dev libasio-dev gdb graphviz
+DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev libbenchmark-dev libuv1-dev libasio-dev libboost1.81-dev \
+                gdb graphviz wrk curl
 
 .PHONY: all example examples test test-binaries deps check-include check-abi check-tu check-so check-e2e bench bench-smoke hotpath clean help
 
@@ -44,7 +48,8 @@ help:
 	@echo "make examples  build every example"
 	@echo "make test      build and run the tests: g++ and clang++, ASan+UBSan, TSan,"
 	@echo "               ABT_ENABLED=0, C++17 sync-only, include-only and ABI-mismatch checks"
-	@echo "make check-e2e run examples/echo_server with 200 connections on 127.0.0.1 (part of make test)"
+	@echo "make check-e2e run examples/echo_server (200 connections) and examples/http_server (wrk, curl)"
+	@echo "               on 127.0.0.1 (part of make test)"
 	@echo "make bench     run the benchmark suite (Google Benchmark) and print the summary table"
 	@echo "make hotpath   instructions per operation of the hot paths (callgrind) and case 1's assembly"
 	@echo "make deps      install missing Debian packages ($(DEB_PACKAGES))"
@@ -61,6 +66,9 @@ deps:
 	[ -f /usr/include/benchmark/benchmark.h ] || missing="$$missing libbenchmark-dev"; \
 	[ -f /usr/include/uv.h ] || missing="$$missing libuv1-dev"; \
 	[ -f /usr/include/asio.hpp ] || missing="$$missing libasio-dev"; \
+	[ -f /usr/include/boost/asio.hpp ] || missing="$$missing libboost1.81-dev"; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
 	command -v gdb >/dev/null 2>&1 || missing="$$missing gdb"; \
 	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
 	if [ -n "$$missing" ]; then \
@@ -90,10 +98,18 @@ $(BUILD)/echo_server: examples/echo_server.cpp $(HEADER) $(ASIO_HEADER) | $(BUIL
 $(BUILD)/echo_server-tsan: examples/echo_server.cpp $(HEADER) $(ASIO_HEADER) | $(BUILD) deps
 	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(TSAN) $< -o $@ -pthread
 
+# A small HTTP server on asio coroutines: a framed accept loop that spawns sessions.
+$(BUILD)/http_server: examples/http_server.cpp $(HEADER) $(ASIO_HEADER) | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $< -o $@ -pthread
+
+# The same server under ThreadSanitizer, for the end-to-end test.
+$(BUILD)/http_server-tsan: examples/http_server.cpp $(HEADER) $(ASIO_HEADER) | $(BUILD) deps
+	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(TSAN) $< -o $@ -pthread
+
 $(BUILD)/diagnostics: examples/diagnostics.cpp $(HEADER) tests/coro.hpp | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $< -o $@ -pthread
 
-examples: $(BUILD)/taskdump $(BUILD)/callbacks $(BUILD)/echo_server $(BUILD)/diagnostics
+examples: $(BUILD)/taskdump $(BUILD)/callbacks $(BUILD)/echo_server $(BUILD)/http_server $(BUILD)/diagnostics
 
 example: $(BUILD)/taskdump
 	./$(BUILD)/taskdump
@@ -135,6 +151,12 @@ $(BUILD)/test-asio-clang-tsan: $(ASIO_TEST_DEPS) | $(BUILD) deps
 $(BUILD)/test-asio-gcc-disabled: $(ASIO_TEST_DEPS) | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(DEBUG) -DABT_ENABLED=0 $(ASIO_TEST_SOURCES) -o $@ -pthread
 
+$(BUILD)/test-boost-asio-clang-tsan: $(ASIO_TEST_DEPS) | $(BUILD) deps
+	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(TSAN) $(TEST_DEFS) -DABT_TEST_BOOST_ASIO $(ASIO_TEST_SOURCES) -o $@ -pthread
+
+$(BUILD)/test-boost-asio-gcc-disabled: $(ASIO_TEST_DEPS) | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) -DABT_ENABLED=0 -DABT_TEST_BOOST_ASIO $(ASIO_TEST_SOURCES) -o $@ -pthread
+
 # The header compiles alone, as C++17 and C++20, with both compilers.
 check-include: | deps
 	$(GXX) -std=c++17 $(WARNINGS) -fsyntax-only tests/include_only.cpp
@@ -143,6 +165,11 @@ check-include: | deps
 	$(CLANGXX) $(STD) $(WARNINGS) -fsyntax-only tests/include_only.cpp
 	$(GXX) $(STD) $(WARNINGS) -fsyntax-only -x c++ $(ASIO_HEADER)
 	$(CLANGXX) $(STD) $(WARNINGS) -fsyntax-only -x c++ $(ASIO_HEADER)
+	@for order in "asio boost_asio" "boost_asio asio"; do set -- $$order; \
+	  if printf '#include "async_backtrace_%s.hpp"\n#include "async_backtrace_%s.hpp"\n' $$1 $$2 | \
+	     $(GXX) $(STD) -fsyntax-only -x c++ -I. - >/dev/null 2>&1; then \
+	    echo "FAIL: both asio flavours compiled in one translation unit"; exit 1; fi; done; \
+	  echo "ok: both asio flavours in one translation unit is an error"
 
 # Mixing ABT_ENABLED=1 and 0 across translation units must fail to link.
 check-abi: | $(BUILD) deps
@@ -152,7 +179,7 @@ check-abi: | $(BUILD) deps
 
 # The builds run in parallel (one per core); the tests one after another.
 test-binaries: $(TEST_BINARIES) examples $(BUILD)/bench $(BUILD)/e2e_echo $(BUILD)/echo_server-tsan \
-              $(BUILD)/e2e_signal $(BUILD)/e2e_signal-tsan $(GDB_TARGETS)
+              $(BUILD)/e2e_signal $(BUILD)/e2e_signal-tsan $(BUILD)/http_server-tsan $(GDB_TARGETS)
 
 # One inline framed coroutine, two translation units, -O0 and -O2: each may
 # hold its own __PRETTY_FUNCTION__ copy while the site record is merged.
@@ -205,9 +232,12 @@ $(BUILD)/e2e_signal: tests/e2e_signal.cpp tests/helpers.hpp tests/coro.hpp $(HEA
 $(BUILD)/e2e_signal-tsan: tests/e2e_signal.cpp tests/helpers.hpp tests/coro.hpp $(HEADER) | $(BUILD) deps
 	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(TSAN) $< -o $@ -pthread
 
-check-e2e: $(BUILD)/e2e_echo $(BUILD)/echo_server $(BUILD)/echo_server-tsan $(BUILD)/e2e_signal $(BUILD)/e2e_signal-tsan
+check-e2e: $(BUILD)/e2e_echo $(BUILD)/echo_server $(BUILD)/echo_server-tsan $(BUILD)/e2e_signal $(BUILD)/e2e_signal-tsan \
+           $(BUILD)/http_server $(BUILD)/http_server-tsan
 	./$(BUILD)/e2e_echo ./$(BUILD)/echo_server
 	TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/e2e_echo ./$(BUILD)/echo_server-tsan
+	sh tests/e2e_http.sh ./$(BUILD)/http_server gcc
+	TSAN_OPTIONS=halt_on_error=1 sh tests/e2e_http.sh ./$(BUILD)/http_server-tsan tsan
 	./$(BUILD)/e2e_signal
 	TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/e2e_signal-tsan
 

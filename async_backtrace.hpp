@@ -65,6 +65,13 @@
 //                            awaitable pump): a coroutine the framework starts
 //                            in it after a suspension is that suspension's
 //                            child (exact attribution through trampolines).
+//   ABT_SPAWN(expr)          Evaluates expr, a call that starts a new task and
+//                            may run it at once (cppcoro's scope.spawn(f()),
+//                            an eager coroutine nobody awaits): the frames it
+//                            makes are a task of their own, not the running
+//                            frame's children, and the running frame carries
+//                            on after it. The value is expr's. Not needed for
+//                            asio's co_spawn (async_backtrace_asio.hpp).
 //   ABT_CHECK_NO_LEAKED_TASKS(mark);  In a doctest or Catch2 test: fails
 //                            (CHECK_MESSAGE) with their tree when tasks made
 //                            since the abt::task_watermark mark still live.
@@ -115,7 +122,20 @@
 //       }
 //     };
 //
-// 5. EVENT LOOPS AND EXECUTORS
+//   A persistent frame is a task of its own from the moment it is made: an
+//   operation outlives the code that starts it (unless a join hands it to
+//   the awaiting frame, see ABT_AWAIT).
+//
+// 5. SPAWNS, EVENT LOOPS AND EXECUTORS
+//   A coroutine that runs at once when it is made (eager) inside a running
+//   frame is that frame's child, until the frame ends (then it is a task of
+//   its own): the header cannot tell a spawn from a child that will be
+//   awaited. Start it with ABT_SPAWN(...) to make it a task from the start.
+//   Run event loops outside framed code, or put ABT_WORK_ITEM(); in the loop:
+//   a framed function that runs a loop (a framed main calling uv_run) would
+//   otherwise own what the loop's callbacks start. Persistent frames and
+//   asio coroutines never nest under it; coroutines that other loops start
+//   do, and dumps say so (see taskdump_tree).
 //   Put ABT_WORK_ITEM(); at the top of the code that runs one queued item.
 //   Without it everything still holds; with it, a suspension that bypassed
 //   ABT_AWAIT is reported at the end of the work item instead of later. Where
@@ -472,6 +492,7 @@ class persistent_frame;
 #define ABT_WAITING(pframe, ...) static_cast<void>(sizeof(pframe))
 #define ABT_WORK_ITEM() static_assert(true, "")
 #define ABT_WORK_ITEM_OF_ONE_TASK() static_assert(true, "")
+#define ABT_SPAWN(...) (__VA_ARGS__)
 
 namespace abt {
 inline namespace ABT_DETAIL_ABI {
@@ -582,6 +603,10 @@ inline std::size_t task_count() { return 0; }
     ::abt::detail::work_item_scope ABT_DETAIL_CAT(abt_detail_work_item_, __COUNTER__)( \
         ::abt::detail::work_item_kind::one_task)
 
+// ABT_SPAWN: the expression runs in a lambda, inside a work item of its own
+// (see start_task); its value is the expression's.
+#define ABT_SPAWN(...) (::abt::detail::start_task([&]() -> decltype(auto) { return __VA_ARGS__; }))
+
 #if ABT_DETAIL_HAS_COROUTINES
 // ABT_AWAIT also passes the site of the ABT_FRAMED whose block it sits in, so
 // it suspends only that frame's invocation (see begin_suspend).
@@ -645,8 +670,9 @@ namespace detail {
 // through `current` and parent links. It is *published* (linked into its
 // parent's child list, under the registry lock) when another thread might
 // need it: when its activation suspends, when a dump is taken from inside it,
-// or at once for persistent frames and children started from an awaiting
-// frame. INVARIANT 2: a published frame's parent is null or published.
+// or at once for persistent frames (always tasks of their own, unless a join
+// hands them over) and children started from an awaiting frame.
+// INVARIANT 2: a published frame's parent is null or published.
 // INVARIANT 3: an unpublished frame is alive only within its own thread's
 // activation, and its parent outlives it. So while a task is suspended its
 // whole tree is published; while any of it runs, the dump shows it as
@@ -755,6 +781,22 @@ namespace detail {
 // any of its frames runs; that kills the entry if it is still live, as
 // resume_activation does. A child coroutine that the framework resumes on the
 // same thread while its caller's frame is current is a call child, as usual.
+// Chain runs: a chain's run may begin while a frame of other code is current
+// on the thread: the coroutine that co_spawned it and started it at once, or
+// a framed function that runs the event loop. That frame is not part of the
+// chain and runs on once the run is over, so the run pushes a chain_run
+// entry (begin_chain_run: the chain's identity, that frame as its resumer):
+// a frame made while that frame is current belongs to the run and is a task
+// of its own (or a join's child, for an operand started where a join hands
+// over), and the chain's suspension stops at that frame and makes it current
+// again (end_chain_run). Runs begin in resume_running_chain and, for
+// co_spawn, in the entry point's promise (async_backtrace_asio.hpp); they end
+// at the chain's suspension or when the spawned coroutine is done. A stack
+// that suspends through a plain asio::use_awaitable ends its run unseen: its
+// entry stays until the next chain suspension on the thread (which kills
+// every run newer than its own) or the end of its resumer; a frame that took
+// it meanwhile (a call made by the code below) is put back under its caller
+// when its own chain suspends (locked_rejoin_caller).
 //
 // After the inner await_suspend returns, ABT_AWAIT never touches the
 // awaiting frame or itself again (another thread may already have resumed or
@@ -993,7 +1035,7 @@ inline coroutine_identity identify_coroutine(const void* handle_address) {
     return id;
 }
 
-enum class slot_kind : unsigned char { empty, inline_start, transfer, trampoline };
+enum class slot_kind : unsigned char { empty, inline_start, transfer, trampoline, chain_run };
 
 /// An atomic variable with no initialization, so that a frame's hot path
 /// does not pay for its atomic fields (C++20's std::atomic initializes them:
@@ -1364,7 +1406,9 @@ struct alignas(64) slot_entry {
     frame* target = nullptr;   // the awaiting frame
     frame* resumer = nullptr;  // the entry applies while this_thread.current == resumer
     coroutine_identity expected{};  // transfer: the coroutine handed control to
+    const void* chain = nullptr;    // chain_run: the stack that runs (asio: its awaitable thread)
     slot_kind kind = slot_kind::empty;
+    bool in_join = false;  // chain_run: pushed over a join's inline_start for the same resumer
 };
 
 /// A thread's hand-over points, a stack: a suspension inside another's
@@ -1538,6 +1582,18 @@ inline void locked_move(frame* f, frame* new_parent) {
     f->tentative.store(false, std::memory_order_relaxed);
     if (becomes_task) become_task(f);
     locked_link(f, new_parent);
+}
+
+/// A task of its own that turns out to be a call from the frame it resumes
+/// to (see suspend_running_chain): it joins that frame as a child; its name
+/// and tags, which only tasks have, go.
+inline void locked_publish_chain(frame* f);
+inline void locked_rejoin_caller(frame* f) {
+    locked_publish_chain(f->resumer);
+    delete f->info.load(std::memory_order_relaxed);
+    f->info.store(nullptr, std::memory_order_relaxed);
+    f->task_id = 0;
+    locked_move(f, f->resumer);
 }
 
 /// Links f and its unpublished ancestors (INVARIANT 2). Only f's own thread
@@ -1769,6 +1825,82 @@ inline void set_activation_wait(frame* innermost, frame* top, const frame_site* 
     }
 }
 
+// ---- Chain runs (frameworks that run a whole coroutine stack: asio) ----------
+
+/// A framework starts running the coroutine stack `chain` (an identity: asio's
+/// awaitable thread) on this thread while `below`, a frame of other code, is
+/// current and will run on once the run is over: the coroutine that spawned
+/// the stack and started it at once, or a framed function that runs the event
+/// loop. Until the run ends, a frame made while `below` is current belongs to
+/// the run, not to `below`: it is a task of its own (or, where a join hands
+/// its operands over at that point, the join's child), and the chain's
+/// suspension stops at `below` (end_chain_run). An entry on this thread's
+/// stack, as for hand-overs; nothing when `below` is null (frames made with
+/// no frame current are tasks anyway). When the stack is full, nothing is
+/// pushed: the run's frames then nest under `below` (a depth of 32 nested
+/// hand-overs and runs; see README Limits).
+inline void begin_chain_run(const void* chain, frame* below) {
+    if (below == nullptr) return;
+    thread_slots& slots = this_thread_slots();
+    pop_dead(slots);
+    if (slots.size == thread_slots::capacity) return;
+    const slot_entry* top = slots.size > slots.base ? &slots.entries[slots.size - 1] : nullptr;
+    const bool in_join = top != nullptr && top->kind == slot_kind::inline_start && top->resumer == below;
+    slot_entry& e = slots.entries[slots.size++];
+    e.target = nullptr;
+    e.resumer = below;
+    e.chain = chain;
+    e.kind = slot_kind::chain_run;
+    e.in_join = in_join;
+    e.serial.store(++slots.last_serial, std::memory_order_relaxed);
+    this_thread.slot_armed = true;
+}
+
+/// The run of `chain` on this thread ends: the stack suspends as a whole, or
+/// it is done. Kills its entry and every newer chain_run entry (runs that
+/// began inside it are over too, whether their end was seen or not: a stack
+/// that suspends through a plain asio::use_awaitable ends its run unseen).
+/// Returns the frame that was current when the run began (null when there is
+/// none, or the run pushed no entry: it began with no frame current).
+inline frame* end_chain_run(const void* chain) {
+    if (!this_thread.slot_armed) return nullptr;
+    thread_slots& slots = this_thread_slots();
+    unsigned first = slots.base;
+    frame* below = nullptr;
+    for (unsigned i = slots.size; i > slots.base; --i) {
+        const slot_entry& e = slots.entries[i - 1];
+        if (e.kind == slot_kind::chain_run && e.chain == chain && is_live(e)) {
+            first = i - 1;
+            below = e.resumer;
+            break;
+        }
+    }
+    kill_own_entries_if(slots, first, [](const slot_entry& e) { return e.kind == slot_kind::chain_run; });
+    return below;
+}
+
+/// The chain_run entry on top of this thread's stack, if it applies to the
+/// frame f made while `cur` is current. This thread's stack only: no lock.
+inline slot_entry* applicable_chain_run(frame* cur, const frame* f) {
+    if (cur == nullptr || !this_thread.slot_armed) return nullptr;
+    thread_slots& slots = this_thread_slots();
+    pop_dead(slots);
+    if (slots.size <= slots.base || slots.overflow != 0) return nullptr;
+    slot_entry& e = slots.entries[slots.size - 1];
+    if (e.kind != slot_kind::chain_run || e.resumer != cur || site_nested_in(f->site, cur->site)) return nullptr;
+    return &e;
+}
+
+/// The join's entry right below a chain_run pushed over it (in_join), if it
+/// is still live. Under the lock, like every use of an entry's target.
+inline slot_entry* locked_join_below(const slot_entry& run) {
+    const thread_slots& slots = *this_thread.slots;
+    const auto i = static_cast<unsigned>(&run - slots.entries);
+    if (i <= slots.base) return nullptr;
+    slot_entry& e = this_thread.slots->entries[i - 1];
+    return is_live(e) && e.kind == slot_kind::inline_start && e.resumer == run.resumer ? &e : nullptr;
+}
+
 // ---- Frame lifetime ---------------------------------------------------------
 
 enum class attach_mode { scope, persistent };
@@ -1782,12 +1914,18 @@ ABT_DETAIL_NOINLINE inline void attach_frame_slow(frame* f, attach_mode mode) {
     frame* cur = ts.current;
     const bool publish_now = mode == attach_mode::persistent;
     if (!ts.listed) list_this_thread(ts);
-    if (cur == nullptr && !ts.slot_armed && !publish_now) {  // a new task, as most are made
+    // A frame made where a chain run began, by that run (see begin_chain_run):
+    // not a child of the code around the run. Its resumer stays `cur`.
+    slot_entry* const run = applicable_chain_run(cur, f);
+    if (run != nullptr && !run->in_join) cur = nullptr;
+    if (cur == nullptr && (run != nullptr || !ts.slot_armed) && !publish_now) {  // a new task, as most are made
+        f->parent = nullptr;
         list_as_thread_root(f);
         return;
     }
     lock_guard guard(the_registry.lock);
-    slot_entry* slot = locked_applicable_entry(cur);
+    slot_entry* slot = run != nullptr ? locked_join_below(*run) : locked_applicable_entry(cur);
+    if (run != nullptr && slot == nullptr) cur = nullptr;  // the join below has ended: a task of its own
     if (slot != nullptr && cur != nullptr && site_nested_in(f->site, cur->site))
         slot = nullptr;  // a block nested in the running frame's own invocation is never handed over
     if (publish_now && slot != nullptr && slot->kind == slot_kind::transfer) slot = nullptr;
@@ -1800,14 +1938,15 @@ ABT_DETAIL_NOINLINE inline void attach_frame_slow(frame* f, attach_mode mode) {
             kill_own(*slot);
             pop_dead(this_thread_slots());
         }
-    } else if (cur != nullptr) {
-        if (publish_now) {
-            locked_publish_chain(cur);
-            locked_list_in_tree(f, cur);
-        }
     } else if (publish_now) {
+        // A persistent frame is an operation that outlives the code that
+        // starts it (a connection accepted in a callback that a framed main's
+        // event loop runs, say): a task of its own, unless a join hands it
+        // over above.
         f->is_top = true;
         locked_list_in_tree(f, nullptr);
+    } else if (cur != nullptr) {
+        // the running frame's child: published with it, when needed
     } else {
         f->parent = nullptr;
         list_as_thread_root(f);
@@ -2096,48 +2235,58 @@ ABT_DETAIL_ALWAYS_INLINE void resume_activation(const suspension& s) {
 
 // ---- Whole-chain suspension (frameworks that suspend a whole stack) ---------
 
-/// The frames running on this thread, from the innermost to the outermost
-/// (whose resumer is null: the bottom of a work item or of the thread), as a
-/// framework that suspends its whole coroutine stack at once sees them (asio:
-/// see async_backtrace_asio.hpp).
+/// The frames of one coroutine stack running on this thread, from the
+/// innermost to the outermost, as a framework that suspends its whole stack at
+/// once sees them (asio: see async_backtrace_asio.hpp). The outermost one's
+/// resumer is the frame below the stack's run (see begin_chain_run), or null.
 struct chain_suspension {
     frame* innermost = nullptr;
     frame* outermost = nullptr;
-    bool hands_over = false;   // an entry was pushed for the operation's start
-    std::uint64_t serial = 0;  // its serial (0: the stack was full)
+    const void* chain = nullptr;  // the stack's identity (asio: its awaitable thread)
+    bool hands_over = false;      // an entry was pushed for the operation's start
+    std::uint64_t serial = 0;     // its serial (0: the stack was full)
 };
 
-/// Marks every frame running on this thread suspended, the innermost at `at`,
-/// and leaves none current. Empty when no frame runs. Under the lock: each
-/// frame becomes the top of its own run (its resumer is kept, not inferred),
-/// and a tentative parent cannot be confirmed here, so it is dropped.
+/// Marks every frame of the stack `chain` running on this thread suspended,
+/// the innermost at `at`, and makes current what was current when the
+/// stack's run began: null, or the code below it (end_chain_run). Empty when
+/// no frame of the stack runs. Under the lock unless every frame was settled
+/// by an earlier suspension: each frame becomes the top of its own run (its
+/// resumer is kept, not inferred); a tentative parent cannot be confirmed
+/// here, so it is dropped; and a task of its own in the middle of the stack
+/// (a frame that took the entry of a run whose end went unseen) is put back
+/// under the frame it was called from.
 /// With `hand_over_children` (a join), pushes an inline_start entry for the
 /// innermost frame, as ABT_AWAIT does: the stacks that the operation's start
 /// runs at once (a parallel group's operands) become its children. Only for
 /// joins: another operation's start may resume an unrelated stack inline,
 /// whose new frames must not take the entry. The framework starts the
 /// operation, then calls end_chain_suspend.
-inline chain_suspension suspend_running_chain(const frame_site* at, bool hand_over_children) {
+inline chain_suspension suspend_running_chain(const frame_site* at, bool hand_over_children, const void* chain) {
     thread_state& ts = this_thread;
     chain_suspension c;
+    c.chain = chain;
     if (ts.current == nullptr) return c;
     thread_slots& slots = this_thread_slots();  // the one step that can throw (allocation): before anything changes
+    frame* const below = end_chain_run(chain);
+    if (ts.current == below) return c;  // no frame of this stack runs
     c.innermost = ts.current;
     const std::uint64_t since = coarse_now_ns();
     bool all_settled = true;  // every frame published and settled by an earlier suspension
-    for (frame* f = c.innermost; f != nullptr && all_settled; f = f->resumer)
+    for (frame* f = c.innermost; f != below && all_settled; f = f->resumer)
         all_settled = f->listed == membership::tree && f->settled;
     if (all_settled) {  // the fast suspension of DESIGN: only `wait` words change
-        for (frame* f = c.innermost; f != nullptr; f = f->resumer) {
+        for (frame* f = c.innermost; f != below; f = f->resumer) {
             set_wait(f, f == c.innermost ? at : &no_await_site, since);
             c.outermost = f;
         }
     } else {
         lock_guard guard(the_registry.lock);
-        locked_publish_chain(c.innermost);
-        for (frame* f = c.innermost; f != nullptr; f = f->resumer) {
+        for (frame* f = c.innermost; f != below; f = f->resumer) {
+            locked_publish_chain(f);
             f->is_top = true;
             if (f->tentative.load(std::memory_order_relaxed)) locked_move(f, nullptr);
+            if (f->parent == nullptr && f->resumer != below) locked_rejoin_caller(f);
             f->settled = true;
             set_wait(f, f == c.innermost ? at : &no_await_site, since);
             c.outermost = f;
@@ -2145,10 +2294,10 @@ inline chain_suspension suspend_running_chain(const frame_site* at, bool hand_ov
     }
     if (hand_over_children) {
         c.hands_over = true;
-        c.serial = push_hand_over(slots, c.innermost, nullptr);
+        c.serial = push_hand_over(slots, c.innermost, below);
         if (ABT_DETAIL_UNLIKELY(ts.exiting)) ++ts.exiting_awaits;  // see give_back_if_idle_while_exiting
     }
-    ts.current = nullptr;
+    ts.current = below;
     return c;
 }
 
@@ -2161,16 +2310,20 @@ inline void end_chain_suspend(const chain_suspension& c) {
 }
 
 /// The chain runs again, on this thread: call it on the thread that resumes
-/// the framework's stack, before any of its frames runs.
+/// the framework's stack, before any of its frames runs. What was current
+/// here stays below the run (begin_chain_run): a framed function that runs
+/// the event loop keeps running, and owns none of the stack's new frames.
 inline void resume_running_chain(const chain_suspension& c) {
-    if (c.innermost == nullptr) return;
     thread_state& ts = this_thread;
+    frame* const below = ts.current;
+    if (below != nullptr) begin_chain_run(c.chain, below);  // first: the only step that can throw
+    if (c.innermost == nullptr) return;
     for (frame* f = c.innermost;; f = f->resumer) {
         release_hand_over(f);
         set_wait(f, nullptr);
         if (f == c.outermost) break;
     }
-    c.outermost->resumer = ts.current;
+    c.outermost->resumer = below;
     ts.current = c.innermost;
 }
 
@@ -2308,8 +2461,8 @@ public:
     ~work_item_scope() {
         if (this_thread.current != nullptr)
             report_misuse(this_thread.current,
-                          "was still active when its work item ended; its coroutine suspended through a "
-                          "co_await that bypassed ABT_AWAIT",
+                          "was still active when its work item (ABT_WORK_ITEM, ABT_SPAWN) ended; its coroutine "
+                          "suspended through a co_await that bypassed ABT_AWAIT",
                           bypassed_await_fix);
         if (this_thread.slot_armed) {
             thread_slots& slots = this_thread_slots();
@@ -2330,6 +2483,17 @@ private:
     unsigned saved_base_ = 0;
     unsigned saved_size_ = 0;
 };
+
+/// ABT_SPAWN: `start` starts a new task and may run it at once (an eager
+/// coroutine, a framework's spawn). It runs as a work item of its own: the
+/// frames it makes have no frame current, so they are a task, and the frame
+/// that was running is current again once `start` returns (the new task has
+/// suspended or ended by then).
+template <class Start>
+decltype(auto) start_task(Start&& start) {
+    work_item_scope scope(work_item_kind::plain);
+    return static_cast<Start&&>(start)();
+}
 
 // ---- Dumps ------------------------------------------------------------------
 
@@ -2380,6 +2544,9 @@ struct task_copy {
     // frame neither suspended nor resumed in between (a frame's count only
     // grows), so it ran all along (the watchdog uses this).
     std::vector<std::pair<const void*, std::uint64_t>> running_frames;
+    // A published running task: how many suspended coroutines it holds
+    // under a running frame (see locked_collect_running).
+    std::size_t held = 0;
     // When the dump began copying (coarse_now_ns, once per dump, after its
     // wait): what wait times and ages are measured against.
     std::uint64_t dumped_at = 0;
@@ -2557,16 +2724,27 @@ inline const frame* root_of(const frame* f) {
 }
 
 /// The running frames of f's subtree with their change counts (see
-/// task_copy::running_frames).
-inline void locked_collect_running(const frame* f, std::vector<std::pair<const void*, std::uint64_t>>& out) {
-    if (is_running(f)) out.emplace_back(f, f->wait_changes.load(std::memory_order_relaxed));
-    for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling) locked_collect_running(c, out);
+/// task_copy::running_frames), and how many suspended coroutines it holds
+/// under a running frame. Such a coroutine was started while that frame ran
+/// and was not awaited by it: a spawn without ABT_SPAWN, an eager child not
+/// awaited yet, or a coroutine that an event loop run by that frame started
+/// (a framed main that runs the loop). A dump cannot tell which, so it says
+/// so (running_note) instead of hiding them behind one [running].
+inline void locked_collect_running(const frame* f, std::vector<std::pair<const void*, std::uint64_t>>& out,
+                                   std::size_t& held) {
+    const bool runs = is_running(f);
+    if (runs) out.emplace_back(f, f->wait_changes.load(std::memory_order_relaxed));
+    for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling) {
+        if (runs && c->is_top && !is_running(c) && c->site->function_id != nullptr) ++held;
+        locked_collect_running(c, out, held);
+    }
 }
 
 /// Copies the task rooted at t (under the lock): whole if it stands still,
 /// else the dumping thread's own path in it, else its root as running.
 inline void locked_copy_task(dump_reader& r, const frame* t, const frame* own, task_copy& out) {
     out.frames.clear();
+    out.held = 0;
     out.dynamic_names.clear();
     locked_copy_identity(t, out);
     if (locked_read_still_task(r, t)) {
@@ -2587,7 +2765,7 @@ inline void locked_copy_task(dump_reader& r, const frame* t, const frame* own, t
         out.view = task_view::running;
         out.frames.push_back(copy_of(t, nullptr, 0, 0, out));
         out.running_frames.clear();
-        locked_collect_running(t, out.running_frames);
+        locked_collect_running(t, out.running_frames, out.held);
     }
 }
 
@@ -2679,6 +2857,21 @@ inline void write_now(std::FILE* out, const std::string& text) {
     std::fflush(out);
 }
 
+inline void append_number(std::string& out, std::uint64_t n);
+
+/// The line under a running task: "[running]", and what it holds that a
+/// dump cannot show (see locked_collect_running).
+inline std::string running_note(std::size_t held) {
+    std::string note = "[running]";
+    if (held == 0) return note;
+    note += " and holding ";
+    append_number(note, held);
+    note += held == 1 ? " suspended coroutine" : " suspended coroutines";
+    note += " started under a running frame: spawned without ABT_SPAWN, or started by an event loop that a "
+            "framed function runs (run it outside framed code, or put ABT_WORK_ITEM in its work items)";
+    return note;
+}
+
 inline void append_number(std::string& out, std::uint64_t n) {
     char digits[20];
     std::size_t i = sizeof digits;
@@ -2761,7 +2954,7 @@ struct classic_writer {
             append_wait_site(out, f.wait);
         out += '\n';
     }
-    void note_line(const std::string& prefix, const char* connector, const char* text) {
+    void note_line(const std::string& prefix, const char* connector, const std::string& text) {
         out += prefix;
         out += connector;
         out += "\xE2\x94\x88 ";  // ┈
@@ -2791,7 +2984,7 @@ struct classic_writer {
             frame_copy root = t.frames[0];
             root.wait = &no_await_site;
             frame_line("", "", root);
-            note_line("  ", corner, "[running]");
+            note_line("  ", corner, running_note(t.held));
             return;
         }
         if (t.view == task_view::own_chain) {
@@ -2849,6 +3042,7 @@ struct dump_node {
 /// One task, or a group of identical tasks.
 struct dump_entry {
     task_view view = task_view::whole;
+    std::size_t held = 0;  // see task_copy::held
     std::size_t count = 1;
     std::vector<std::uint64_t> ids;
     std::uint64_t age_min = 0, age_max = 0;
@@ -2888,6 +3082,7 @@ inline std::size_t build_node(const std::vector<frame_copy>& frames, std::size_t
 inline dump_entry entry_of(const task_copy& t, std::size_t max_depth) {
     dump_entry e;
     e.view = t.view;
+    e.held = t.held;
     e.ids.push_back(t.id);
     e.age_min = e.age_max = elapsed(t.dumped_at, t.born_ns);
     e.name = t.name;
@@ -2981,6 +3176,8 @@ inline std::vector<dump_entry> group_entries(std::vector<dump_entry> entries) {
     for (dump_entry& e : entries) {
         group_subtree(e.root);
         std::string key(1, static_cast<char>('0' + static_cast<int>(e.view)));
+        append_number(key, e.held);
+        key += '\x1f';
         key += e.root.signature;
         auto it = std::lower_bound(index.begin(), index.end(), key,
                                    [](const std::pair<std::string, std::size_t>& p, const std::string& k) { return p.first < k; });
@@ -3176,7 +3373,7 @@ struct rich_writer {
         indent = "  ";
         if (e.view == task_view::running) {
             frame_line("", "", e.root, e.count, false);
-            note_line(indent, corner, "[running]");
+            note_line(indent, corner, running_note(e.held));
             return;
         }
         frame_line("", "", e.root, e.count, true);
@@ -3354,7 +3551,12 @@ inline std::string json_taskdump(const dump_options& o) {
         append_json_range(out, e.age_min, e.age_max);
         out += ",\"view\":\"";
         out += e.view == task_view::whole ? "whole" : e.view == task_view::own_chain ? "own_chain" : "running";
-        out += "\",\"root\":";
+        out += '"';
+        if (e.view == task_view::running) {  // see task_copy::held
+            out += ",\"held_suspended\":";
+            append_number(out, e.held);
+        }
+        out += ",\"root\":";
         append_json_node(out, e.root);
         out += '}';
     }
@@ -3832,6 +4034,10 @@ struct watchdog::state {
                     report += t.frames[0].name;
                     report += ") has run without suspending for ";
                     detail::append_duration(report, detail::elapsed(now, since));
+                    if (t.held != 0) {
+                        report += "; ";
+                        report += detail::running_note(t.held).substr(std::strlen("[running] and "));
+                    }
                     report += '\n';
                 }
                 return;

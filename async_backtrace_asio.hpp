@@ -40,14 +40,36 @@
 // Needs standalone asio with coroutine support (Debian libasio-dev 1.22).
 // MIT license, like async_backtrace.hpp.
 // ============================================================================
+// Boost.Asio: include async_backtrace_boost_asio.hpp instead; everything
+// above holds with boost::asio in place of asio. One flavour per translation
+// unit (both in one is an error); translation units of a program may use
+// different ones.
+//
+// Spawns: a coroutine started by co_spawn is a task of its own in every dump,
+// whatever the completion token, also when co_spawn runs it at once inside a
+// framed coroutine (the spawner keeps running, and is shown suspended at its
+// own next operation). The one exception is a join: the operands of a
+// parallel group awaited with ABT_USE_AWAITABLE_JOIN (and of the && || below)
+// are the awaiting frame's children. A framed function that runs the
+// io_context (a framed main calling run()) keeps running in dumps; the
+// coroutines the loop runs are tasks of their own, never its children.
+//
+// Needs asio with coroutine support: standalone asio 1.22 or newer (Debian
+// libasio-dev), or Boost.Asio 1.81 or newer (Debian libboost1.81-dev).
+// MIT license, like async_backtrace.hpp.
+// ============================================================================
+
+// One flavour of asio per translation unit: ABT_USE_AWAITABLE names one.
+#if defined(ABT_DETAIL_ASIO_WANT_BOOST)
+#if defined(ABT_ASYNC_BACKTRACE_ASIO_HPP) && !defined(ABT_DETAIL_ASIO_IS_BOOST)
+#error "async_backtrace: async_backtrace_boost_asio.hpp included after async_backtrace_asio.hpp (standalone asio); ABT_USE_AWAITABLE can name one asio per translation unit: include only the one for the asio this file uses"
+#endif
+#elif defined(ABT_ASYNC_BACKTRACE_ASIO_HPP) && defined(ABT_DETAIL_ASIO_IS_BOOST)
+#error "async_backtrace: async_backtrace_asio.hpp (standalone asio) included after async_backtrace_boost_asio.hpp; ABT_USE_AWAITABLE can name one asio per translation unit: include only the one for the asio this file uses"
+#endif
+
 #ifndef ABT_ASYNC_BACKTRACE_ASIO_HPP
 #define ABT_ASYNC_BACKTRACE_ASIO_HPP
-
-// asio 1.22 does not detect clang's C++20 coroutines by itself.
-#if defined(__clang__) && defined(__cpp_impl_coroutine) && !defined(ASIO_HAS_CO_AWAIT)
-#define ASIO_HAS_CO_AWAIT 1
-#define ASIO_HAS_STD_COROUTINE 1
-#endif
 
 // A standard header first: asio 1.22 decides between aligned_alloc and
 // operator new by a libstdc++ macro that only exists once a standard header
@@ -56,13 +78,31 @@
 // alloc-dealloc mismatch).
 #include <cstddef>
 
+#if defined(ABT_DETAIL_ASIO_WANT_BOOST)
+#define ABT_DETAIL_ASIO_IS_BOOST 1
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#define ABT_DETAIL_ASIO_NS boost::asio  // no leading ::, for class heads (g++ rejects "class ::a::b<...>")
+#define ABT_DETAIL_ASIO_VERSION BOOST_ASIO_VERSION
+#define ABT_DETAIL_ASIO_FLAVOUR boost_asio
+#else
+// asio 1.22 does not detect clang's C++20 coroutines by itself.
+#if defined(__clang__) && defined(__cpp_impl_coroutine) && !defined(ASIO_HAS_CO_AWAIT)
+#define ASIO_HAS_CO_AWAIT 1
+#define ASIO_HAS_STD_COROUTINE 1
+#endif
 #include <asio.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#define ABT_DETAIL_ASIO_NS asio
+#define ABT_DETAIL_ASIO_VERSION ASIO_VERSION
+#define ABT_DETAIL_ASIO_FLAVOUR standalone_asio
+#endif
 
 #include "async_backtrace.hpp"
 
 #include <array>
 #include <cstddef>
+#include <coroutine>
 #include <exception>
 #include <optional>
 #include <tuple>
@@ -71,20 +111,21 @@
 #include <variant>
 
 #if !ABT_ENABLED
-#define ABT_USE_AWAITABLE (::asio::use_awaitable)
-#define ABT_USE_AWAITABLE_JOIN (::asio::use_awaitable)
+#define ABT_USE_AWAITABLE (::ABT_DETAIL_ASIO_NS::use_awaitable)
+#define ABT_USE_AWAITABLE_JOIN (::ABT_DETAIL_ASIO_NS::use_awaitable)
 #else
-#define ABT_USE_AWAITABLE                                                                                   \
-    (::abt::asio_support::traced_t<::asio::use_awaitable_t<>>{::asio::use_awaitable, ABT_DETAIL_STATIC_SITE(""), \
-                                                               false})
-#define ABT_USE_AWAITABLE_JOIN                                                                              \
-    (::abt::asio_support::traced_t<::asio::use_awaitable_t<>>{::asio::use_awaitable, ABT_DETAIL_STATIC_SITE(""), \
-                                                               true})
+#define ABT_USE_AWAITABLE                                                                                 \
+    (::abt::asio_support::traced_t<::ABT_DETAIL_ASIO_NS::use_awaitable_t<>>{                             \
+        ::ABT_DETAIL_ASIO_NS::use_awaitable, ABT_DETAIL_STATIC_SITE(""), false})
+#define ABT_USE_AWAITABLE_JOIN                                                                            \
+    (::abt::asio_support::traced_t<::ABT_DETAIL_ASIO_NS::use_awaitable_t<>>{                             \
+        ::ABT_DETAIL_ASIO_NS::use_awaitable, ABT_DETAIL_STATIC_SITE(""), true})
 #endif
 
 #if ABT_ENABLED
 namespace abt {
 namespace asio_support {
+inline namespace ABT_DETAIL_ASIO_FLAVOUR {
 
 /// A completion token: `token` plus the call site of the operation, and
 /// whether the operation is a join whose start runs its operands (children).
@@ -102,8 +143,95 @@ struct end_chain_suspend_at_exit {
     ~end_chain_suspend_at_exit() { detail::end_chain_suspend(suspended); }
 };
 
+/// Is an operation's initiation co_spawn's (it starts a coroutine stack)?
+template <class Initiation>
+struct starts_coroutine_stack : std::false_type {};
+template <class Executor>
+struct starts_coroutine_stack<::ABT_DETAIL_ASIO_NS::detail::initiate_co_spawn<Executor>> : std::true_type {};
+
+/// The identity of the coroutine stack that `handler` resumes (an asio
+/// awaitable thread): the coroutine at its bottom, fixed for its lifetime.
+template <class AwaitableHandler>
+const void* stack_of(AwaitableHandler& handler) {
+    return handler.entry_point();
+}
+
+/// The promise of the coroutine at the bottom of every stack that co_spawn
+/// starts (asio's co_spawn_entry_point): asio's own, plus two notes. The
+/// entry point awaits awaitable_thread_has_context_switched right before it
+/// runs the spawned coroutine and again right after it is done; the first
+/// begins a chain run (see begin_chain_run): when co_spawn starts the
+/// coroutine at once inside framed code (a spawning coroutine, or a framed
+/// function that runs the io_context), the new frames are a task of their
+/// own and the code below keeps running; the second ends it. asio's own
+/// get_return_object makes a handle to its own promise type: ours replaces
+/// it with one to this type.
+template <class Executor>
+class spawn_entry_frame : public ::ABT_DETAIL_ASIO_NS::detail::awaitable_frame<
+                              ::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_entry_point, Executor> {
+    using base = ::ABT_DETAIL_ASIO_NS::detail::awaitable_frame<::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_entry_point,
+                                                             Executor>;
+
+public:
+    auto get_return_object() {
+        auto a = base::get_return_object();
+        this->coro_ = std::coroutine_handle<spawn_entry_frame>::from_promise(*this);
+        return a;
+    }
+
+    using base::await_transform;
+    template <class T>
+    auto await_transform(::ABT_DETAIL_ASIO_NS::awaitable<T, Executor> a) {
+        return awaiting_as_base<decltype(base::await_transform(std::move(a)))>{base::await_transform(std::move(a))};
+    }
+    auto await_transform(::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_has_context_switched s) {
+        const void* stack = static_cast<base*>(this);  // what stack_of(handler) answers for this stack
+        if (!started_) {
+            started_ = true;
+            ::abt::detail::begin_chain_run(stack, ::abt::detail::this_thread.current);
+        } else if (!done_) {
+            done_ = true;
+            ::abt::detail::end_chain_run(stack);
+        }
+        return base::await_transform(s);
+    }
+
+private:
+    /// asio's awaitables accept only handles to asio's own promise types: the
+    /// handle is passed on as one to the base (the same frame; the base is at
+    /// offset 0 and has this type's alignment, so it finds the same promise).
+    template <class Awaitable>
+    struct awaiting_as_base {
+        Awaitable inner;
+        bool await_ready() { return inner.await_ready(); }
+        void await_suspend(std::coroutine_handle<spawn_entry_frame> h) {
+            inner.await_suspend(std::coroutine_handle<base>::from_address(h.address()));
+        }
+        decltype(auto) await_resume() { return inner.await_resume(); }
+    };
+
+    bool started_ = false;  // the spawned coroutine runs, or ran
+    bool done_ = false;     // it is done
+};
+
+}  // namespace ABT_DETAIL_ASIO_FLAVOUR
 }  // namespace asio_support
 }  // namespace abt
+
+static_assert(alignof(::abt::asio_support::spawn_entry_frame<::ABT_DETAIL_ASIO_NS::any_io_executor>) ==
+                  alignof(::ABT_DETAIL_ASIO_NS::detail::awaitable_frame<
+                          ::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_entry_point, ::ABT_DETAIL_ASIO_NS::any_io_executor>),
+              "the co_spawn entry point's promise must keep asio's alignment (see spawn_entry_frame)");
+
+// Every co_spawn entry point gets the promise above (a more specialized
+// coroutine_traits than asio's own, for this one return type).
+namespace std {
+template <class Executor, class... Args>
+struct coroutine_traits<
+    ::ABT_DETAIL_ASIO_NS::awaitable<::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_entry_point, Executor>, Args...> {
+    using promise_type = ::abt::asio_support::spawn_entry_frame<Executor>;
+};
+}  // namespace std
 
 /// The operation is started through asio::use_awaitable; its initiation runs
 /// after the coroutine stack suspended (asio's rule), on the thread that ran
@@ -111,23 +239,27 @@ struct end_chain_suspend_at_exit {
 /// that pumps the stack again, and resumes them there before returning the
 /// result (or rethrowing the error).
 template <class Executor, class R, class... Args>
-class asio::async_result<::abt::asio_support::traced_t<::asio::use_awaitable_t<Executor>>, R(Args...)> {
-    using inner = ::asio::async_result<::asio::use_awaitable_t<Executor>, R(Args...)>;
+class ABT_DETAIL_ASIO_NS::async_result<::abt::asio_support::traced_t<::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>>, R(Args...)> {
+    using inner = ::ABT_DETAIL_ASIO_NS::async_result<::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>, R(Args...)>;
 
 public:
     using return_type = typename inner::return_type;
 
     template <class Initiation, class... InitArgs>
     static return_type initiate(Initiation initiation,
-                                ::abt::asio_support::traced_t<::asio::use_awaitable_t<Executor>> traced,
+                                ::abt::asio_support::traced_t<::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>> traced,
                                 InitArgs... args) {
         ::abt::detail::chain_suspension chain;
-        auto suspend_then_initiate = [&chain, site = traced.site, join = traced.join, init = std::move(initiation)](
+        // Awaiting a co_spawn is a join of one: the coroutine it starts at
+        // once is the awaiting frame's child.
+        const bool join = traced.join || ::abt::asio_support::starts_coroutine_stack<Initiation>::value;
+        auto suspend_then_initiate = [&chain, site = traced.site, join, init = std::move(initiation)](
                                          auto&& handler, auto&&... init_args) mutable {
             // `chain` lives in this coroutine's frame, which the operation's
             // completion may resume and end on another thread before `init`
             // returns: after `init`, only the local copy is used.
-            const ::abt::detail::chain_suspension suspended = ::abt::detail::suspend_running_chain(site, join);
+            const ::abt::detail::chain_suspension suspended =
+                ::abt::detail::suspend_running_chain(site, join, ::abt::asio_support::stack_of(handler));
             chain = suspended;
             ::abt::asio_support::end_chain_suspend_at_exit end{suspended};
             std::move(init)(std::forward<decltype(handler)>(handler), std::forward<decltype(init_args)>(init_args)...);
@@ -140,10 +272,10 @@ public:
         std::exception_ptr error;
         try {
             if constexpr (std::is_void_v<value_type>) {
-                co_await ::asio::async_initiate<::asio::use_awaitable_t<Executor>, R(Args...)>(
+                co_await ::ABT_DETAIL_ASIO_NS::async_initiate<::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>, R(Args...)>(
                     std::move(suspend_then_initiate), traced.token, std::move(args)...);
             } else {
-                result.emplace(co_await ::asio::async_initiate<::asio::use_awaitable_t<Executor>, R(Args...)>(
+                result.emplace(co_await ::ABT_DETAIL_ASIO_NS::async_initiate<::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>, R(Args...)>(
                     std::move(suspend_then_initiate), traced.token, std::move(args)...));
             }
         } catch (...) {
@@ -157,12 +289,13 @@ public:
 
 namespace abt {
 namespace asio_support {
+inline namespace ABT_DETAIL_ASIO_FLAVOUR {
 namespace join_detail {
 
-#if ASIO_VERSION >= 102400
-#define ABT_DETAIL_ASIO_DEFERRED ::asio::deferred
+#if ABT_DETAIL_ASIO_VERSION >= 102400
+#define ABT_DETAIL_ASIO_DEFERRED ::ABT_DETAIL_ASIO_NS::deferred
 #else
-#define ABT_DETAIL_ASIO_DEFERRED ::asio::experimental::deferred
+#define ABT_DETAIL_ASIO_DEFERRED ::ABT_DETAIL_ASIO_NS::experimental::deferred
 #endif
 
 /// An operand's result as the parallel group hands it back: in an optional
@@ -179,7 +312,7 @@ template <class T>
 using boxed_t = std::optional<typename boxed_value<T>::type>;
 
 template <class T, class Executor>
-::asio::awaitable<boxed_t<T>, Executor> boxed(::asio::awaitable<T, Executor> a) {
+::ABT_DETAIL_ASIO_NS::awaitable<boxed_t<T>, Executor> boxed(::ABT_DETAIL_ASIO_NS::awaitable<T, Executor> a) {
     if constexpr (std::is_void_v<T>) {
         co_await std::move(a);
         co_return std::monostate{};
@@ -192,25 +325,25 @@ template <class T, class Executor>
 /// `condition`, with the awaiting coroutine stack suspended at `site`: the
 /// operands, which co_spawn starts at once, are its children in a dump.
 template <class T, class U, class Executor, class Condition>
-::asio::awaitable<std::tuple<std::array<std::size_t, 2>, std::exception_ptr, boxed_t<T>, std::exception_ptr, boxed_t<U>>,
+::ABT_DETAIL_ASIO_NS::awaitable<std::tuple<std::array<std::size_t, 2>, std::exception_ptr, boxed_t<T>, std::exception_ptr, boxed_t<U>>,
                   Executor>
-run_both(::asio::awaitable<T, Executor> t, ::asio::awaitable<U, Executor> u, Condition condition,
+run_both(::ABT_DETAIL_ASIO_NS::awaitable<T, Executor> t, ::ABT_DETAIL_ASIO_NS::awaitable<U, Executor> u, Condition condition,
          const detail::frame_site* site) {
-    auto ex = co_await ::asio::this_coro::executor;
-    co_return co_await ::asio::experimental::make_parallel_group(
-        ::asio::co_spawn(ex, boxed(std::move(t)), ABT_DETAIL_ASIO_DEFERRED),
-        ::asio::co_spawn(ex, boxed(std::move(u)), ABT_DETAIL_ASIO_DEFERRED))
+    auto ex = co_await ::ABT_DETAIL_ASIO_NS::this_coro::executor;
+    co_return co_await ::ABT_DETAIL_ASIO_NS::experimental::make_parallel_group(
+        ::ABT_DETAIL_ASIO_NS::co_spawn(ex, boxed(std::move(t)), ABT_DETAIL_ASIO_DEFERRED),
+        ::ABT_DETAIL_ASIO_NS::co_spawn(ex, boxed(std::move(u)), ABT_DETAIL_ASIO_DEFERRED))
         .async_wait(condition,
-                    traced_t<::asio::use_awaitable_t<Executor>>{::asio::use_awaitable_t<Executor>{}, site, true});
+                    traced_t<::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>>{::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>{}, site, true});
 }
 
 // The result types are asio's own operators' (so these are drop-in).
 template <class T, class U, class Executor>
-using and_result_t = typename decltype(::asio::experimental::awaitable_operators::operator&&(
-    std::declval<::asio::awaitable<T, Executor>>(), std::declval<::asio::awaitable<U, Executor>>()))::value_type;
+using and_result_t = typename decltype(::ABT_DETAIL_ASIO_NS::experimental::awaitable_operators::operator&&(
+    std::declval<::ABT_DETAIL_ASIO_NS::awaitable<T, Executor>>(), std::declval<::ABT_DETAIL_ASIO_NS::awaitable<U, Executor>>()))::value_type;
 template <class T, class U, class Executor>
-using or_result_t = typename decltype(::asio::experimental::awaitable_operators::operator||(
-    std::declval<::asio::awaitable<T, Executor>>(), std::declval<::asio::awaitable<U, Executor>>()))::value_type;
+using or_result_t = typename decltype(::ABT_DETAIL_ASIO_NS::experimental::awaitable_operators::operator||(
+    std::declval<::ABT_DETAIL_ASIO_NS::awaitable<T, Executor>>(), std::declval<::ABT_DETAIL_ASIO_NS::awaitable<U, Executor>>()))::value_type;
 
 template <class T>
 struct is_tuple : std::false_type {};
@@ -279,12 +412,12 @@ namespace awaitable_operators {
 
 /// Both; when one fails, the other is cancelled and the error rethrown.
 template <class T, class U, class Executor>
-::asio::awaitable<join_detail::and_result_t<T, U, Executor>, Executor> operator&&(::asio::awaitable<T, Executor> t,
-                                                                                 ::asio::awaitable<U, Executor> u) {
+::ABT_DETAIL_ASIO_NS::awaitable<join_detail::and_result_t<T, U, Executor>, Executor> operator&&(::ABT_DETAIL_ASIO_NS::awaitable<T, Executor> t,
+                                                                                 ::ABT_DETAIL_ASIO_NS::awaitable<U, Executor> u) {
     auto [order, e0, r0, e1, r1] = co_await join_detail::run_both(
-        std::move(t), std::move(u), ::asio::experimental::wait_for_one_error(), ABT_DETAIL_STATIC_SITE("a && b"));
+        std::move(t), std::move(u), ::ABT_DETAIL_ASIO_NS::experimental::wait_for_one_error(), ABT_DETAIL_STATIC_SITE("a && b"));
     static_cast<void>(order);
-    if (e0 && e1) throw ::asio::multiple_exceptions(e0);
+    if (e0 && e1) throw ::ABT_DETAIL_ASIO_NS::multiple_exceptions(e0);
     if (e0) std::rethrow_exception(e0);
     if (e1) std::rethrow_exception(e1);
     co_return join_detail::both_values<join_detail::and_result_t<T, U, Executor>, T, U>(r0, r1);
@@ -293,17 +426,18 @@ template <class T, class U, class Executor>
 /// The first to succeed; the other is cancelled. When both fail, the error
 /// of the first to finish is rethrown (in asio::multiple_exceptions).
 template <class T, class U, class Executor>
-::asio::awaitable<join_detail::or_result_t<T, U, Executor>, Executor> operator||(::asio::awaitable<T, Executor> t,
-                                                                                ::asio::awaitable<U, Executor> u) {
+::ABT_DETAIL_ASIO_NS::awaitable<join_detail::or_result_t<T, U, Executor>, Executor> operator||(::ABT_DETAIL_ASIO_NS::awaitable<T, Executor> t,
+                                                                                ::ABT_DETAIL_ASIO_NS::awaitable<U, Executor> u) {
     auto [order, e0, r0, e1, r1] = co_await join_detail::run_both(
-        std::move(t), std::move(u), ::asio::experimental::wait_for_one_success(), ABT_DETAIL_STATIC_SITE("a || b"));
+        std::move(t), std::move(u), ::ABT_DETAIL_ASIO_NS::experimental::wait_for_one_success(), ABT_DETAIL_STATIC_SITE("a || b"));
     const bool left_first = order[0] == 0;
-    if (e0 && e1) throw ::asio::multiple_exceptions(left_first ? e0 : e1);
+    if (e0 && e1) throw ::ABT_DETAIL_ASIO_NS::multiple_exceptions(left_first ? e0 : e1);
     const bool left_won = left_first ? !e0 : static_cast<bool>(e1);
     co_return join_detail::winner_value<join_detail::or_result_t<T, U, Executor>, T, U>(left_won, r0, r1);
 }
 
 }  // namespace awaitable_operators
+}  // namespace ABT_DETAIL_ASIO_FLAVOUR
 }  // namespace asio_support
 }  // namespace abt
 
@@ -311,9 +445,11 @@ template <class T, class U, class Executor>
 
 namespace abt {
 namespace asio_support {
+inline namespace ABT_DETAIL_ASIO_FLAVOUR {
 namespace awaitable_operators {
-using namespace ::asio::experimental::awaitable_operators;
+using namespace ::ABT_DETAIL_ASIO_NS::experimental::awaitable_operators;
 }  // namespace awaitable_operators
+}  // namespace ABT_DETAIL_ASIO_FLAVOUR
 }  // namespace asio_support
 }  // namespace abt
 

@@ -2,9 +2,7 @@
 #ifndef ABT_TESTS_ASIO_CLIENTS_HPP
 #define ABT_TESTS_ASIO_CLIENTS_HPP
 
-#include <cstddef>  // before asio: see async_backtrace_asio.hpp
-
-#include <asio.hpp>
+#include "asio_flavour.hpp"
 
 #include <array>
 #include <string>

@@ -4,6 +4,7 @@
 
 #include "../async_backtrace.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <sstream>
@@ -26,6 +27,13 @@ inline std::vector<std::string> lines_of(const std::string& text) {
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     return lines;
 }
+
+/// Lines, sorted: for dumps whose tasks come in no fixed order.
+inline std::vector<std::string> sorted(std::vector<std::string> lines) {
+    std::sort(lines.begin(), lines.end());
+    return lines;
+}
+inline std::vector<std::string> sorted_lines(const std::string& text) { return sorted(lines_of(text)); }
 
 inline std::size_t count_of(const std::string& text, const std::string& needle) {
     std::size_t n = 0;

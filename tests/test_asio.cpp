@@ -6,7 +6,7 @@
 
 #include <doctest/doctest.h>
 
-#include <asio.hpp>
+#include "asio_flavour.hpp"
 
 #include <atomic>
 #include <cstdio>
@@ -51,11 +51,11 @@ private:
     // completion may run on another thread before this handler returns.
     void read() {
         read_wait_line.store(__LINE__, std::memory_order_relaxed); ABT_WAITING(frame_, "read request");
-        socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](std::error_code ec, std::size_t n) {
+        socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](testing::asio_error_code ec, std::size_t n) {
             self->on_read(ec, n);
         });
     }
-    void on_read(std::error_code ec, std::size_t n) {
+    void on_read(testing::asio_error_code ec, std::size_t n) {
         ABT_REENTER(frame_);
         if (ec) return;  // the client closed: the session ends with the last handler
         const std::string request(buffer_.data(), n);
@@ -63,18 +63,18 @@ private:
         ++c_.processing;
         processing_wait_line.store(__LINE__, std::memory_order_relaxed); ABT_WAITING(frame_, "processing timer");
         timer_.expires_after(request == "stuck" ? std::chrono::seconds(60) : std::chrono::milliseconds(1));
-        timer_.async_wait([self = shared_from_this()](std::error_code e) { self->on_processed(e); });
+        timer_.async_wait([self = shared_from_this()](testing::asio_error_code e) { self->on_processed(e); });
     }
-    void on_processed(std::error_code ec) {
+    void on_processed(testing::asio_error_code ec) {
         ABT_REENTER(frame_);
         --c_.processing;
         if (ec) return;  // cancelled at shutdown
         write_wait_line.store(__LINE__, std::memory_order_relaxed); ABT_WAITING(frame_, "write reply");
-        asio::async_write(socket_, asio::buffer(reply_), [self = shared_from_this()](std::error_code e, std::size_t) {
+        asio::async_write(socket_, asio::buffer(reply_), [self = shared_from_this()](testing::asio_error_code e, std::size_t) {
             self->on_written(e);
         });
     }
-    void on_written(std::error_code ec) {
+    void on_written(testing::asio_error_code ec) {
         ABT_REENTER(frame_);
         ++c_.replies;
         if (!ec) read();
@@ -100,7 +100,7 @@ TEST_CASE("asio handlers on four threads: persistent frames follow every session
     std::vector<std::weak_ptr<session>> all;
     std::mutex all_mutex;
     std::function<void()> accept_next = [&] {
-        acceptor.async_accept([&](std::error_code ec, asio::ip::tcp::socket s) {
+        acceptor.async_accept([&](testing::asio_error_code ec, asio::ip::tcp::socket s) {
             if (ec) return;
             auto ses = std::make_shared<session>(std::move(s), c);
             {

@@ -1,7 +1,7 @@
 // asio coroutines (asio::awaitable, co_spawn) on an io_context run by four
 // threads, with async_backtrace_asio.hpp's ABT_USE_AWAITABLE: every session's
 // stack (session -> read_request or process) is shown suspended where it waits.
-#include "../async_backtrace_asio.hpp"
+#include "asio_flavour.hpp"
 #include "asio_clients.hpp"
 #include "helpers.hpp"
 

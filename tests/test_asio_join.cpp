@@ -2,7 +2,7 @@
 // group awaited with ABT_USE_AWAITABLE, and abt::asio_support's && and ||.
 // The operands, which co_spawn starts at once, are the awaiting frame's
 // children; the joins' results and error rules are asio's own.
-#include "../async_backtrace_asio.hpp"
+#include "asio_flavour.hpp"
 #include "helpers.hpp"
 
 #include <doctest/doctest.h>
@@ -60,7 +60,7 @@ asio::awaitable<int> blocked_leaf(int value) {
     ++waiting;
     try {
         note(leaf_wait_line, __LINE__); co_await timer.async_wait(ABT_USE_AWAITABLE);
-    } catch (const asio::system_error&) {  // released, or cancelled by the join
+    } catch (const testing::asio_system_error&) {  // released, or cancelled by the join
     }
     --waiting;
     std::lock_guard<std::mutex> guard(lock);

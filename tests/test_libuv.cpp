@@ -13,6 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 using testing::count_of;
@@ -64,6 +65,7 @@ void alloc(uv_handle_t*, std::size_t suggested, uv_buf_t* buf) {
 
 void connection::start() {
     ABT_REENTER(frame);
+    abt::set_task_tag("conn", std::to_string(srv.connections.size()));
     socket.data = this;
     uv_read_start(reinterpret_cast<uv_stream_t*>(&socket), alloc, [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
         static_cast<connection*>(s->data)->on_read(n, buf);
@@ -148,8 +150,14 @@ struct client {
 
 }  // namespace uvtest
 
-TEST_CASE("libuv: persistent frames follow each connection's callback chain" * doctest::skip(!ABT_ENABLED)) {
-    using namespace uvtest;
+namespace uvtest {
+
+/// Runs the server and its clients to the checkpoint, checks the tree, and
+/// closes everything. With framed_main, the loop runs inside a framed
+/// function (a newcomer's framed main): its callbacks' persistent frames are
+/// tasks of their own all the same, and a dump from another thread shows
+/// every connection with its own tag.
+void serve_three_clients(bool framed_main) {
     uv_loop_t loop;
     REQUIRE(uv_loop_init(&loop) == 0);
     server srv;
@@ -188,7 +196,8 @@ TEST_CASE("libuv: persistent frames follow each connection's callback chain" * d
         server* srv;
         client* clients;
         bool reached = false;
-    } cp{&srv, clients};
+        std::string seen_from_other_thread;  // a dump taken while the loop runs (SIGUSR1, gdb)
+    } cp{&srv, clients, false, {}};
     uv_idle_t watcher;
     uv_idle_init(&loop, &watcher);
     watcher.data = &cp;
@@ -197,14 +206,26 @@ TEST_CASE("libuv: persistent frames follow each connection's callback chain" * d
         if (c->srv->connections.size() == 3 && c->srv->replies_sent == 1 && c->srv->requests_processing == 1 &&
             c->clients[1].received == "echo:ping") {
             c->reached = true;
+            std::thread other([c] { c->seen_from_other_thread = abt::taskdump_tree(abt::dump_options{}); });
+            other.join();
             uv_stop(w->loop);
         }
     });
     uv_timer_t deadline;  // bounds the test: 5 s
     uv_timer_init(&loop, &deadline);
     uv_timer_start(&deadline, [](uv_timer_t* t) { uv_stop(t->loop); }, 5000, 0);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    unsigned main_line = 0;
+    if (framed_main) {
+        main_line = __LINE__; ABT_FRAMED("main");
+        uv_run(&loop, UV_RUN_DEFAULT);
+    } else {
+        uv_run(&loop, UV_RUN_DEFAULT);
+    }
     REQUIRE(cp.reached);
+    const std::string& rich = cp.seen_from_other_thread;
+    CHECK(count_of(rich, "\xE2\x95\xBC connection at ") == 3);
+    for (const char* tag : {"conn=1", "conn=2", "conn=3"}) CHECK(count_of(rich, tag) == 1);
+    CHECK(count_of(rich, "\xE2\x95\xBC main at " + testing::place(__FILE__, main_line)) == (framed_main ? 1 : 0));
 
     // The loop stands still: every connection is an idle persistent frame with what it waits for.
     const std::string dump = abt::taskdump_tree();
@@ -233,4 +254,14 @@ TEST_CASE("libuv: persistent frames follow each connection's callback chain" * d
     CHECK(uv_loop_close(&loop) == 0);
     CHECK(abt::task_count() == 0);
     CHECK(abt::taskdump_tree().empty());
+}
+
+}  // namespace uvtest
+
+TEST_CASE("libuv: persistent frames follow each connection's callback chain" * doctest::skip(!ABT_ENABLED)) {
+    uvtest::serve_three_clients(false);
+}
+
+TEST_CASE("libuv: a framed main that runs the loop owns none of its connections" * doctest::skip(!ABT_ENABLED)) {
+    uvtest::serve_three_clients(true);
 }

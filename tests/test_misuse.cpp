@@ -85,7 +85,7 @@ TEST_CASE("a work item that ends with a frame still active reports it at once" *
         }
     });
     CHECK(o.aborted);
-    CHECK(o.stderr_text.find("work item ended") != std::string::npos);
+    CHECK(o.stderr_text.find("was still active when its work item (ABT_WORK_ITEM, ABT_SPAWN) ended") != std::string::npos);
     CHECK(o.stderr_text.find(testing::place(__FILE__, misuse::bare_frame_line)) != std::string::npos);
 }
 
