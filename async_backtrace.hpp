@@ -166,6 +166,8 @@
 //     awaitable) reject it.
 //   - Children that a join posts to a queue, instead of starting them inline
 //     or by symmetric transfer, are tasks of their own.
+//   - An eager coroutine nobody awaits is the running frame's child until
+//     that frame ends, unless it is started through ABT_SPAWN.
 //   - Misuse (a co_await that bypasses ABT_AWAIT in a framed coroutine) is
 //     found when the frame ends or at the end of a work item; it is reported
 //     with the frame's file:line and the process aborts.
@@ -769,12 +771,14 @@ namespace detail {
 // pumped by handlers (asio's awaitable threads) suspends all of them at once,
 // at an operation, and resumes them on whichever thread completes it. Its
 // adapter (async_backtrace_asio.hpp) calls suspend_running_chain when the
-// operation starts, which publishes and suspends every frame running on the
-// thread down to the work item's (or thread's) bottom and, for a join only,
-// pushes an inline_start entry for the innermost one (with no resumer:
-// nothing runs after the suspension), then starts the operation and calls
-// end_chain_suspend, which pops it: stacks that the start runs at once (a
-// parallel group's operands) are its children, as in an ABT_AWAIT join.
+// operation starts, which publishes and suspends every frame of the stack
+// running on the thread, down to the frame below its run (null: the work
+// item's or thread's bottom; see chain runs below) and, for a join only,
+// pushes an inline_start entry for the innermost one (whose resumer is that
+// frame below: it is what runs after the suspension), then starts the
+// operation and calls end_chain_suspend, which pops it: stacks that the start
+// runs at once (a parallel group's operands) are its children, as in an
+// ABT_AWAIT join.
 // Other operations push none: their start may resume an unrelated stack
 // inline (a notification dispatching a waiter), not start a child. It
 // calls resume_running_chain on the thread that resumes the stack, before
@@ -2268,13 +2272,17 @@ inline chain_suspension suspend_running_chain(const frame_site* at, bool hand_ov
     c.chain = chain;
     if (ts.current == nullptr) return c;
     thread_slots& slots = this_thread_slots();  // the one step that can throw (allocation): before anything changes
-    frame* const below = end_chain_run(chain);
+    frame* below = end_chain_run(chain);
     if (ts.current == below) return c;  // no frame of this stack runs
     c.innermost = ts.current;
     const std::uint64_t since = coarse_now_ns();
     bool all_settled = true;  // every frame published and settled by an earlier suspension
-    for (frame* f = c.innermost; f != below && all_settled; f = f->resumer)
-        all_settled = f->listed == membership::tree && f->settled;
+    frame* end = c.innermost;
+    for (; end != nullptr && end != below; end = end->resumer)
+        all_settled = all_settled && end->listed == membership::tree && end->settled;
+    // An entry left by a run that ended unseen may name a frame this stack
+    // never ran above: then the stack runs from the bottom, as without runs.
+    if (end == nullptr) below = nullptr;
     if (all_settled) {  // the fast suspension of DESIGN: only `wait` words change
         for (frame* f = c.innermost; f != below; f = f->resumer) {
             set_wait(f, f == c.innermost ? at : &no_await_site, since);

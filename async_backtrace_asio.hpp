@@ -15,9 +15,19 @@
 // ABT_USE_AWAITABLE is asio::use_awaitable plus its call site: while the
 // operation is pending, every frame of the coroutine stack is shown
 // suspended, the innermost at that line. Awaiting another asio::awaitable
-// needs nothing (asio resumes it on the same thread: a child frame). Handlers
-// should run with no frame current (io_context::run outside framed code), as
-// with ABT_WORK_ITEM. With ABT_ENABLED 0 it is plain asio::use_awaitable.
+// needs nothing (asio resumes it on the same thread: a child frame). With
+// ABT_ENABLED 0 it is plain asio::use_awaitable.
+//
+// Spawns: a coroutine started by co_spawn is a task of its own in every dump,
+// whatever the completion token, also when co_spawn runs it at once inside a
+// framed coroutine (a framed accept loop spawning sessions): the spawner
+// keeps running, and is shown suspended at its own next operation. A
+// co_spawn that the spawner awaits (co_await co_spawn(ex, f(), token)) is a
+// join of one: what it starts at once is the awaiting frame's child. A framed
+// function that runs the io_context (a framed main calling run()) keeps
+// running in dumps and owns none of the coroutines the loop runs. Plain
+// callback handlers should still run with no frame current (the io_context
+// outside framed code, or ABT_WORK_ITEM), as anywhere.
 //
 // Joins: await a parallel group with ABT_USE_AWAITABLE_JOIN, and the
 // coroutines that its start runs at once, its operands, are the awaiting
@@ -37,25 +47,18 @@
 //     using namespace abt::asio_support::awaitable_operators;
 //     auto [a, b] = co_await (fetch_a() && fetch_b());  // suspended at "(a && b)"
 //
-// Needs standalone asio with coroutine support (Debian libasio-dev 1.22).
-// MIT license, like async_backtrace.hpp.
-// ============================================================================
 // Boost.Asio: include async_backtrace_boost_asio.hpp instead; everything
 // above holds with boost::asio in place of asio. One flavour per translation
 // unit (both in one is an error); translation units of a program may use
-// different ones.
-//
-// Spawns: a coroutine started by co_spawn is a task of its own in every dump,
-// whatever the completion token, also when co_spawn runs it at once inside a
-// framed coroutine (the spawner keeps running, and is shown suspended at its
-// own next operation). The one exception is a join: the operands of a
-// parallel group awaited with ABT_USE_AWAITABLE_JOIN (and of the && || below)
-// are the awaiting frame's children. A framed function that runs the
-// io_context (a framed main calling run()) keeps running in dumps; the
-// coroutines the loop runs are tasks of their own, never its children.
+// different ones (each flavour's adapter has its own inline namespace).
 //
 // Needs asio with coroutine support: standalone asio 1.22 or newer (Debian
-// libasio-dev), or Boost.Asio 1.81 or newer (Debian libboost1.81-dev).
+// libasio-dev), or Boost.Asio 1.81 or newer (Debian libboost1.81-dev). Relies
+// on three details of asio that these versions share, each covered by the
+// tests: an operation's use_awaitable handler is an awaitable thread
+// (entry_point() names the stack), co_spawn's entry point awaits
+// awaitable_thread_has_context_switched right before and right after it runs
+// the spawned coroutine, and co_spawn's initiation is initiate_co_spawn.
 // MIT license, like async_backtrace.hpp.
 // ============================================================================
 

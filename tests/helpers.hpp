@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
 #include <sstream>
 #include <thread>
 #include <string>
@@ -53,6 +54,16 @@ inline std::size_t column_of_frame_mark(const std::string& line) {
         i += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
     }
     return std::string::npos;
+}
+
+/// Everything written to `file` so far.
+inline std::string contents_of(std::FILE* file) {
+    std::fflush(file);
+    std::rewind(file);
+    std::string text;
+    char buffer[4096];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
+    return text;
 }
 
 /// Polls pred every millisecond for at most `limit`; returns its last value.

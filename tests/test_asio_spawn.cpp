@@ -209,6 +209,16 @@ asio::awaitable<void> ticker() {
     note(ticker_wait_line, __LINE__); co_await timer.async_wait(ABT_USE_AWAITABLE);
 }
 
+std::atomic<unsigned> joiner_line{0};
+
+/// A join in a run that began under the loop runner's frame: its operands,
+/// started at once, are its children all the same.
+asio::awaitable<void> joiner() {
+    using namespace abt::asio_support::awaitable_operators;
+    note(joiner_line, __LINE__); ABT_FRAMED();
+    co_await (child() && child());
+}
+
 }  // namespace spawn
 
 TEST_CASE("asio loop run inside a framed function: it keeps running and owns none of the loop's coroutines (" ABT_TEST_ASIO_FLAVOUR
@@ -225,19 +235,30 @@ TEST_CASE("asio loop run inside a framed function: it keeps running and owns non
             runner_line = __LINE__; ABT_FRAMED("runner");  // the newcomer's framed main
             asio::co_spawn(ctx, ticker(), asio::detached);
             asio::co_spawn(ctx, ticker(), asio::detached);
+            asio::co_spawn(ctx, joiner(), asio::detached);
             running = true;
             ctx.run();
         });
-        REQUIRE(testing::wait_until([&] { return ticks == 40 && children_waiting == 2; }));
+        REQUIRE(testing::wait_until([&] { return ticks == 40 && children_waiting == 4; }));
         REQUIRE(running);
         const std::string dump = abt::taskdump_tree(true);
         show(dump);
         const std::string ticker_root =
             root + "spawn::ticker at " + at(ticker_line) + " suspended at " + at(ticker_wait_line);
-        const std::string child_root = root + "spawn::child at " + at(child_line) + " suspended at " + at(child_wait_line);
-        CHECK(sorted_lines(dump) == sorted({root + "runner at " + place(__FILE__, runner_line),
-                                            "  \xE2\x94\x94\xE2\x94\x88 [running]", ticker_root, ticker_root,
-                                            child_root, child_root}));
+        const std::string child_frame = "spawn::child at " + at(child_line) + " suspended at " + at(child_wait_line);
+        const std::string child_root = root + child_frame;
+        // The join's frame waits at the adapter's operator, whose line is the adapter's own.
+        const std::string joiner_prefix = root + "spawn::joiner at " + at(joiner_line) + " suspended at ";
+        std::string joiner_root;
+        for (const std::string& line : lines_of(dump))
+            if (line.compare(0, joiner_prefix.size(), joiner_prefix) == 0) joiner_root = line;
+        CHECK(joiner_root.find("async_backtrace_asio.hpp:") != std::string::npos);
+        CHECK(joiner_root.size() > 9);
+        CHECK(joiner_root.substr(joiner_root.size() - 9) == " (a && b)");
+        CHECK(sorted_lines(dump) ==
+              sorted({root + "runner at " + place(__FILE__, runner_line), "  \xE2\x94\x94\xE2\x94\x88 [running]",
+                      ticker_root, ticker_root, child_root, child_root, joiner_root,
+                      "  \xE2\x94\x9C\xE2\x95\xBC " + child_frame, child_mark + child_frame}));
         work.reset();
         ctx.stop();
         runner.join();

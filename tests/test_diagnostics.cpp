@@ -284,15 +284,7 @@ abt::watchdog_options quick_watchdog(std::FILE* out, std::chrono::milliseconds s
     return o;
 }
 
-/// Everything written to `file` so far.
-std::string contents_of(std::FILE* file) {
-    std::fflush(file);
-    std::rewind(file);
-    std::string text;
-    char buffer[4096];
-    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
-    return text;
-}
+using testing::contents_of;
 
 }  // namespace diag
 

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
@@ -200,6 +202,23 @@ TEST_CASE("a framed function that runs an event loop: its callbacks' persistent 
     CHECK(testing::count_of(rich, "conn=1") == 1);
     const std::string json = abt::taskdump_json();
     CHECK(testing::count_of(json, "\"held_suspended\":1") == 1);
+    // The watchdog's report says it too, on its line and in its dump.
+    std::FILE* out = std::tmpfile();
+    REQUIRE(out != nullptr);
+    abt::watchdog_options o;
+    o.running_longer_than = std::chrono::milliseconds(50);
+    o.suspended_longer_than = std::chrono::seconds(60);
+    o.check_every = std::chrono::milliseconds(10);
+    o.out = out;
+    {
+        abt::watchdog dog(o);
+        CHECK(testing::wait_until([&] { return dog.episodes() >= 1; }));
+    }
+    const std::string report = testing::contents_of(out);
+    std::fclose(out);
+    CHECK(testing::count_of(report, "(main) has run without suspending for ") == 1);
+    CHECK(testing::count_of(report, "; holding 1 suspended coroutine started under a running frame: ") == 1);
+    CHECK(testing::count_of(report, "[running] and holding 1 suspended coroutine") == 1);
     r.stop();
     CHECK(abt::task_count() == 0);
 }
