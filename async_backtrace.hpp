@@ -288,11 +288,17 @@
 #include <csignal>
 #include <cerrno>
 #include <fcntl.h>
-#include <pthread.h>  // pthread_atfork
+#include <pthread.h>  // pthread_atfork, pthread_getattr_np
 #include <time.h>     // clock_gettime
 #include <unistd.h>
 #define ABT_DETAIL_HAS_SIGNALS 1
 #endif
+#if defined(__GLIBC__) && (defined(__GNUC__) || defined(__clang__))
+#define ABT_DETAIL_HAS_STACK_BOUNDS 1  // pthread_getattr_np, __builtin_frame_address
+#endif
+#endif
+#ifndef ABT_DETAIL_HAS_STACK_BOUNDS
+#define ABT_DETAIL_HAS_STACK_BOUNDS 0
 #endif
 #ifndef ABT_DETAIL_HAS_SIGNALS
 #define ABT_DETAIL_HAS_SIGNALS 0
@@ -796,11 +802,18 @@ namespace detail {
 // again (end_chain_run). Runs begin in resume_running_chain and, for
 // co_spawn, in the entry point's promise (async_backtrace_asio.hpp); they end
 // at the chain's suspension or when the spawned coroutine is done. A stack
-// that suspends through a plain asio::use_awaitable ends its run unseen: its
-// entry stays until the next chain suspension on the thread (which kills
-// every run newer than its own) or the end of its resumer; a frame that took
-// it meanwhile (a call made by the code below) is put back under its caller
-// when its own chain suspends (locked_rejoin_caller).
+// that suspends through a plain asio::use_awaitable ends its run unseen, and
+// one resumed by a plain handler begins it unseen. An unseen end leaves the
+// entry until a chain suspension on the thread kills it (each kills every run
+// newer than its own), a new run begins at the same frame or of the same
+// chain, or its resumer ends; a frame that took it meanwhile (a call made by
+// the code below) is put back under its caller when its own chain suspends
+// (locked_rejoin_caller). An unseen beginning leaves no entry: the chain's
+// suspension then stops at the first frame that cannot be one of a
+// coroutine stack's (may_belong_to_stack: a persistent frame, or a frame on
+// the thread's own call stack, in a function that encloses the suspension,
+// such as a framed function that runs the loop), so the code below the stack
+// is never marked suspended and never made current on another thread.
 //
 // After the inner await_suspend returns, ABT_AWAIT never touches the
 // awaiting frame or itself again (another thread may already have resumed or
@@ -1296,6 +1309,8 @@ struct thread_state {
     bool exiting = false;         // its thread_local destructors have begun: never listed again
     thread_slots* slots = nullptr;  // its hand-over stack, from the pool on first use
     unsigned exiting_awaits = 0;    // suspensions in progress that began after `exiting` was set
+    const char* stack_top = nullptr;  // the highest address of its call stack (this_thread_stack_top)
+    bool stack_top_known = false;
     std::uint64_t next_task_id = 0;  // this thread's block of task ids: [next_task_id, task_id_end)
     std::uint64_t task_id_end = 0;
 
@@ -1840,13 +1855,19 @@ inline void set_activation_wait(frame* innermost, frame* top, const frame_site* 
 /// its operands over at that point, the join's child), and the chain's
 /// suspension stops at `below` (end_chain_run). An entry on this thread's
 /// stack, as for hand-overs; nothing when `below` is null (frames made with
-/// no frame current are tasks anyway). When the stack is full, nothing is
-/// pushed: the run's frames then nest under `below` (a depth of 32 nested
-/// hand-overs and runs; see README Limits).
+/// no frame current are tasks anyway). When the stack is full (32 nested
+/// hand-overs and runs), nothing is pushed: the run's frames then nest under
+/// `below`, and its suspension stops only where suspend_running_chain finds
+/// the stack's bottom by itself (see there; README Limits).
 inline void begin_chain_run(const void* chain, frame* below) {
     if (below == nullptr) return;
     thread_slots& slots = this_thread_slots();
-    pop_dead(slots);
+    // A run that began at `below` earlier, or of this chain, is over: one
+    // whose end went unseen would otherwise stay for as long as `below` runs
+    // (a framed main running the loop) and hide a join's entry below it.
+    kill_own_entries_if(slots, slots.base, [chain, below](const slot_entry& e) {
+        return e.kind == slot_kind::chain_run && (e.resumer == below || e.chain == chain);
+    });
     if (slots.size == thread_slots::capacity) return;
     const slot_entry* top = slots.size > slots.base ? &slots.entries[slots.size - 1] : nullptr;
     const bool in_join = top != nullptr && top->kind == slot_kind::inline_start && top->resumer == below;
@@ -2251,10 +2272,46 @@ struct chain_suspension {
     std::uint64_t serial = 0;     // its serial (0: the stack was full)
 };
 
+/// The highest address of this thread's call stack, once per thread (null:
+/// unknown on this platform).
+ABT_DETAIL_NOINLINE inline const char* this_thread_stack_top() {
+    thread_state& ts = this_thread;
+    if (!ts.stack_top_known) {
+        ts.stack_top_known = true;
+#if ABT_DETAIL_HAS_STACK_BOUNDS
+        pthread_attr_t attr;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            void* low = nullptr;
+            std::size_t size = 0;
+            if (pthread_attr_getstack(&attr, &low, &size) == 0) ts.stack_top = static_cast<const char*>(low) + size;
+            pthread_attr_destroy(&attr);
+        }
+#endif
+    }
+    return ts.stack_top;
+}
+
+/// Can f be a frame of the coroutine stack that suspends here? Not a
+/// persistent frame (an operation's, re-entered by a callback), and not one
+/// that lives on this thread's call stack above `sp`, in a function that
+/// encloses this suspension (a framed function that runs the event loop):
+/// a coroutine's frames that live across a suspension live in its
+/// coroutine frame. (Where the thread's stack bounds are unknown, only the
+/// first test applies.)
+inline bool may_belong_to_stack(const frame* f, const char* sp, const char* stack_top) {
+    if (f->site->function_id == nullptr) return false;
+    const char* at = reinterpret_cast<const char*>(f);
+    return !(at > sp && at < stack_top);
+}
+
 /// Marks every frame of the stack `chain` running on this thread suspended,
 /// the innermost at `at`, and makes current what was current when the
-/// stack's run began: null, or the code below it (end_chain_run). Empty when
-/// no frame of the stack runs. Under the lock unless every frame was settled
+/// stack's run began: null, or the code below it (end_chain_run; or, for a
+/// run that began unseen, e.g. resumed by a plain use_awaitable handler that
+/// a framed loop runner invoked, the first frame that cannot be the stack's:
+/// may_belong_to_stack). Empty when no frame of the stack runs, as far as
+/// these tell (a framed coroutine that called a framed coroutine on the heap
+/// in a run that began unseen cannot be told from its own stack's frames). Under the lock unless every frame was settled
 /// by an earlier suspension: each frame becomes the top of its own run (its
 /// resumer is kept, not inferred); a tentative parent cannot be confirmed
 /// here, so it is dropped; and a task of its own in the middle of the stack
@@ -2273,16 +2330,23 @@ inline chain_suspension suspend_running_chain(const frame_site* at, bool hand_ov
     if (ts.current == nullptr) return c;
     thread_slots& slots = this_thread_slots();  // the one step that can throw (allocation): before anything changes
     frame* below = end_chain_run(chain);
+#if ABT_DETAIL_HAS_STACK_BOUNDS
+    const char* const sp = static_cast<const char*>(__builtin_frame_address(0));
+#else
+    const char* const sp = nullptr;
+#endif
+    const char* const stack_top = this_thread_stack_top();
+    bool all_settled = true;  // every frame published and settled by an earlier suspension
+    frame* end = ts.current;
+    for (; end != nullptr && end != below && may_belong_to_stack(end, sp, stack_top); end = end->resumer)
+        all_settled = all_settled && end->listed == membership::tree && end->settled;
+    // The stack's frames end at `below`, or earlier at a frame that cannot be
+    // the stack's; an entry left by a run that ended unseen may name a frame
+    // this stack never ran above: then it runs from the bottom (null).
+    below = end;
     if (ts.current == below) return c;  // no frame of this stack runs
     c.innermost = ts.current;
     const std::uint64_t since = coarse_now_ns();
-    bool all_settled = true;  // every frame published and settled by an earlier suspension
-    frame* end = c.innermost;
-    for (; end != nullptr && end != below; end = end->resumer)
-        all_settled = all_settled && end->listed == membership::tree && end->settled;
-    // An entry left by a run that ended unseen may name a frame this stack
-    // never ran above: then the stack runs from the bottom, as without runs.
-    if (end == nullptr) below = nullptr;
     if (all_settled) {  // the fast suspension of DESIGN: only `wait` words change
         for (frame* f = c.innermost; f != below; f = f->resumer) {
             set_wait(f, f == c.innermost ? at : &no_await_site, since);
@@ -2324,7 +2388,9 @@ inline void end_chain_suspend(const chain_suspension& c) {
 inline void resume_running_chain(const chain_suspension& c) {
     thread_state& ts = this_thread;
     frame* const below = ts.current;
-    if (below != nullptr) begin_chain_run(c.chain, below);  // first: the only step that can throw
+    // (No chain: the operation never started, e.g. asio threw for a
+    // cancelled stack before its initiation; its frames still run here.)
+    if (below != nullptr && c.chain != nullptr) begin_chain_run(c.chain, below);  // first: the only step that can throw
     if (c.innermost == nullptr) return;
     for (frame* f = c.innermost;; f = f->resumer) {
         release_hand_over(f);
@@ -2743,7 +2809,9 @@ inline void locked_collect_running(const frame* f, std::vector<std::pair<const v
     const bool runs = is_running(f);
     if (runs) out.emplace_back(f, f->wait_changes.load(std::memory_order_relaxed));
     for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling) {
-        if (runs && c->is_top && !is_running(c) && c->site->function_id != nullptr) ++held;
+        // A suspended frame under a running one is the top of an activation
+        // of its own (frames of one activation run or wait together).
+        if (runs && !is_running(c) && c->site->function_id != nullptr) ++held;
         locked_collect_running(c, out, held);
     }
 }

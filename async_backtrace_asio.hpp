@@ -159,82 +159,10 @@ const void* stack_of(AwaitableHandler& handler) {
     return handler.entry_point();
 }
 
-/// The promise of the coroutine at the bottom of every stack that co_spawn
-/// starts (asio's co_spawn_entry_point): asio's own, plus two notes. The
-/// entry point awaits awaitable_thread_has_context_switched right before it
-/// runs the spawned coroutine and again right after it is done; the first
-/// begins a chain run (see begin_chain_run): when co_spawn starts the
-/// coroutine at once inside framed code (a spawning coroutine, or a framed
-/// function that runs the io_context), the new frames are a task of their
-/// own and the code below keeps running; the second ends it. asio's own
-/// get_return_object makes a handle to its own promise type: ours replaces
-/// it with one to this type.
-template <class Executor>
-class spawn_entry_frame : public ::ABT_DETAIL_ASIO_NS::detail::awaitable_frame<
-                              ::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_entry_point, Executor> {
-    using base = ::ABT_DETAIL_ASIO_NS::detail::awaitable_frame<::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_entry_point,
-                                                             Executor>;
-
-public:
-    auto get_return_object() {
-        auto a = base::get_return_object();
-        this->coro_ = std::coroutine_handle<spawn_entry_frame>::from_promise(*this);
-        return a;
-    }
-
-    using base::await_transform;
-    template <class T>
-    auto await_transform(::ABT_DETAIL_ASIO_NS::awaitable<T, Executor> a) {
-        return awaiting_as_base<decltype(base::await_transform(std::move(a)))>{base::await_transform(std::move(a))};
-    }
-    auto await_transform(::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_has_context_switched s) {
-        const void* stack = static_cast<base*>(this);  // what stack_of(handler) answers for this stack
-        if (!started_) {
-            started_ = true;
-            ::abt::detail::begin_chain_run(stack, ::abt::detail::this_thread.current);
-        } else if (!done_) {
-            done_ = true;
-            ::abt::detail::end_chain_run(stack);
-        }
-        return base::await_transform(s);
-    }
-
-private:
-    /// asio's awaitables accept only handles to asio's own promise types: the
-    /// handle is passed on as one to the base (the same frame; the base is at
-    /// offset 0 and has this type's alignment, so it finds the same promise).
-    template <class Awaitable>
-    struct awaiting_as_base {
-        Awaitable inner;
-        bool await_ready() { return inner.await_ready(); }
-        void await_suspend(std::coroutine_handle<spawn_entry_frame> h) {
-            inner.await_suspend(std::coroutine_handle<base>::from_address(h.address()));
-        }
-        decltype(auto) await_resume() { return inner.await_resume(); }
-    };
-
-    bool started_ = false;  // the spawned coroutine runs, or ran
-    bool done_ = false;     // it is done
-};
-
 }  // namespace ABT_DETAIL_ASIO_FLAVOUR
 }  // namespace asio_support
 }  // namespace abt
 
-static_assert(alignof(::abt::asio_support::spawn_entry_frame<::ABT_DETAIL_ASIO_NS::any_io_executor>) ==
-                  alignof(::ABT_DETAIL_ASIO_NS::detail::awaitable_frame<
-                          ::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_entry_point, ::ABT_DETAIL_ASIO_NS::any_io_executor>),
-              "the co_spawn entry point's promise must keep asio's alignment (see spawn_entry_frame)");
-
-// Every co_spawn entry point gets the promise above (a more specialized
-// coroutine_traits than asio's own, for this one return type).
-namespace std {
-template <class Executor, class... Args>
-struct coroutine_traits<
-    ::ABT_DETAIL_ASIO_NS::awaitable<::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_entry_point, Executor>, Args...> {
-    using promise_type = ::abt::asio_support::spawn_entry_frame<Executor>;
-};
-}  // namespace std
 
 /// The operation is started through asio::use_awaitable; its initiation runs
 /// after the coroutine stack suspended (asio's rule), on the thread that ran
@@ -458,5 +386,97 @@ using namespace ::ABT_DETAIL_ASIO_NS::experimental::awaitable_operators;
 
 #undef ABT_DETAIL_ASIO_DEFERRED
 #endif  // ABT_ENABLED
+
+// ---------------------------------------------------------------------------
+// co_spawn's entry point (both modes: one layout for the whole program)
+// ---------------------------------------------------------------------------
+namespace abt {
+namespace asio_support {
+inline namespace ABT_DETAIL_ASIO_FLAVOUR {
+
+/// The promise of the coroutine at the bottom of every stack that co_spawn
+/// starts (asio's co_spawn_entry_point): asio's own, plus two notes. The
+/// entry point awaits awaitable_thread_has_context_switched right before it
+/// runs the spawned coroutine and again right after it is done; the first
+/// begins a chain run (see begin_chain_run): when co_spawn starts the
+/// coroutine at once inside framed code (a spawning coroutine, or a framed
+/// function that runs the io_context), the new frames are a task of their
+/// own and the code below keeps running; the second ends it. asio's own
+/// get_return_object makes a handle to its own promise type: ours replaces
+/// it with one to this type. It is the entry point's promise in every
+/// translation unit that includes this header, with ABT_ENABLED 0 too (the
+/// notes are then empty): co_spawn's entry point is one function template
+/// for the whole program, so a translation unit that calls co_spawn without
+/// this header gives it asio's promise instead, and the linker keeps one of
+/// the two. Include this header instead of asio's everywhere.
+template <class Executor>
+class spawn_entry_frame : public ::ABT_DETAIL_ASIO_NS::detail::awaitable_frame<
+                              ::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_entry_point, Executor> {
+    using base = ::ABT_DETAIL_ASIO_NS::detail::awaitable_frame<::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_entry_point,
+                                                             Executor>;
+
+public:
+    auto get_return_object() {
+        auto a = base::get_return_object();
+        this->coro_ = std::coroutine_handle<spawn_entry_frame>::from_promise(*this);
+        return a;
+    }
+
+    using base::await_transform;
+    template <class T>
+    auto await_transform(::ABT_DETAIL_ASIO_NS::awaitable<T, Executor> a) {
+        return awaiting_as_base<decltype(base::await_transform(std::move(a)))>{base::await_transform(std::move(a))};
+    }
+    auto await_transform(::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_has_context_switched s) {
+#if ABT_ENABLED
+        const void* stack = static_cast<base*>(this);  // what stack_of(handler) answers for this stack
+        if (!started_) {
+            started_ = true;
+            ::abt::detail::begin_chain_run(stack, ::abt::detail::this_thread.current);
+        } else if (!done_) {
+            done_ = true;
+            ::abt::detail::end_chain_run(stack);
+        }
+#endif
+        return base::await_transform(s);
+    }
+
+private:
+    /// asio's awaitables accept only handles to asio's own promise types: the
+    /// handle is passed on as one to the base (the same frame; the base is at
+    /// offset 0 and has this type's alignment, so it finds the same promise).
+    template <class Awaitable>
+    struct awaiting_as_base {
+        Awaitable inner;
+        bool await_ready() { return inner.await_ready(); }
+        void await_suspend(std::coroutine_handle<spawn_entry_frame> h) {
+            inner.await_suspend(std::coroutine_handle<base>::from_address(h.address()));
+        }
+        decltype(auto) await_resume() { return inner.await_resume(); }
+    };
+
+    bool started_ = false;  // the spawned coroutine runs, or ran
+    bool done_ = false;     // it is done
+};
+
+}  // namespace ABT_DETAIL_ASIO_FLAVOUR
+}  // namespace asio_support
+}  // namespace abt
+
+static_assert(alignof(::abt::asio_support::spawn_entry_frame<::ABT_DETAIL_ASIO_NS::any_io_executor>) ==
+                  alignof(::ABT_DETAIL_ASIO_NS::detail::awaitable_frame<
+                          ::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_entry_point, ::ABT_DETAIL_ASIO_NS::any_io_executor>),
+              "the co_spawn entry point's promise must keep asio's alignment (see spawn_entry_frame::awaiting_as_base): "
+              "a member added to it must not be over-aligned");
+
+// Every co_spawn entry point gets the promise above (a more specialized
+// coroutine_traits than asio's own, for this one return type).
+namespace std {
+template <class Executor, class... Args>
+struct coroutine_traits<
+    ::ABT_DETAIL_ASIO_NS::awaitable<::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_entry_point, Executor>, Args...> {
+    using promise_type = ::abt::asio_support::spawn_entry_frame<Executor>;
+};
+}  // namespace std
 
 #endif  // ABT_ASYNC_BACKTRACE_ASIO_HPP

@@ -343,3 +343,55 @@ TEST_CASE("asio spawns inside a spawned coroutine's start, one unframed through 
         CHECK(abt::task_count() == 0);
     }
 }
+
+namespace spawn {
+
+/// Unframed, so it may use plain use_awaitable: its run, resumed by the
+/// plain handler that the framed runner's loop invokes, begins unseen; then
+/// it calls a framed coroutine that waits with ABT_USE_AWAITABLE.
+asio::awaitable<void> hops_then_calls(asio::io_context& ctx) {
+    co_await asio::post(ctx, asio::use_awaitable);
+    co_await helper();
+}
+
+}  // namespace spawn
+
+TEST_CASE("asio: a stack whose run began unseen under a framed loop runner never suspends the runner (" ABT_TEST_ASIO_FLAVOUR
+          ")" * doctest::skip(!ABT_ENABLED)) {
+    using namespace spawn;
+    helper_waiting = 0;
+    children_waiting = 0;
+    {
+        asio::io_context ctx;
+        auto work = asio::make_work_guard(ctx);
+        unsigned runner_line = 0;
+        std::vector<std::string> seen_by_next_handler;
+        std::atomic<bool> seen{false};
+        std::thread runner([&] {
+            runner_line = __LINE__; ABT_FRAMED("runner");
+            asio::co_spawn(ctx, hops_then_calls(ctx), asio::detached);
+            asio::co_spawn(ctx, child(), asio::detached);  // its run begins under the runner too
+            ctx.run();
+        });
+        REQUIRE(testing::wait_until([] { return helper_waiting == 1 && children_waiting == 1; }));
+        // The runner is still the frame its loop's handlers run in.
+        asio::post(ctx, [&] {
+            seen_by_next_handler = testing::backtrace_names();
+            seen = true;
+        });
+        REQUIRE(testing::wait_until([&] { return seen.load(); }));
+        CHECK(seen_by_next_handler == std::vector<std::string>{"runner"});
+        const std::string dump = abt::taskdump_tree(true);
+        show(dump);
+        CHECK(sorted_lines(dump) ==
+              sorted({root + "runner at " + place(__FILE__, runner_line),
+                      "  \xE2\x94\x94\xE2\x94\x88 [running] and holding 1 suspended coroutine started under a running "
+                      "frame: spawned without ABT_SPAWN, or started by an event loop that a framed function runs (run "
+                      "it outside framed code, or put ABT_WORK_ITEM in its work items)",
+                      root + "spawn::child at " + at(child_line) + " suspended at " + at(child_wait_line)}));
+        work.reset();
+        ctx.stop();
+        runner.join();
+    }
+    CHECK(abt::task_count() == 0);
+}
