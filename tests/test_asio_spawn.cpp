@@ -211,6 +211,28 @@ asio::awaitable<void> ticker() {
 
 std::atomic<unsigned> joiner_line{0};
 
+/// A newcomer's framed main: a thread that runs `ctx` inside a frame named
+/// "runner", after `spawn` started what the loop will run.
+struct framed_runner {
+    std::atomic<unsigned> line{0};
+    asio::executor_work_guard<asio::io_context::executor_type> work;
+    std::thread thread;
+    template <class Spawn>
+    framed_runner(asio::io_context& ctx, Spawn spawn) : work(asio::make_work_guard(ctx)) {
+        thread = std::thread([this, &ctx, spawn] {
+            note(line, __LINE__); ABT_FRAMED("runner");
+            spawn();
+            ctx.run();
+        });
+    }
+    std::string root_line() const { return root + "runner at " + at(line); }
+    void stop(asio::io_context& ctx) {
+        work.reset();
+        ctx.stop();
+        thread.join();
+    }
+};
+
 /// A join in a run that began under the loop runner's frame: its operands,
 /// started at once, are its children all the same.
 asio::awaitable<void> joiner() {
@@ -228,19 +250,12 @@ TEST_CASE("asio loop run inside a framed function: it keeps running and owns non
     ticks = 0;
     {
         asio::io_context ctx;
-        auto work = asio::make_work_guard(ctx);
-        unsigned runner_line = 0;
-        std::atomic<bool> running{false};
-        std::thread runner([&] {
-            runner_line = __LINE__; ABT_FRAMED("runner");  // the newcomer's framed main
+        framed_runner runner(ctx, [&ctx] {
             asio::co_spawn(ctx, ticker(), asio::detached);
             asio::co_spawn(ctx, ticker(), asio::detached);
             asio::co_spawn(ctx, joiner(), asio::detached);
-            running = true;
-            ctx.run();
         });
         REQUIRE(testing::wait_until([&] { return ticks == 40 && children_waiting == 4; }));
-        REQUIRE(running);
         const std::string dump = abt::taskdump_tree(true);
         show(dump);
         const std::string ticker_root =
@@ -256,12 +271,9 @@ TEST_CASE("asio loop run inside a framed function: it keeps running and owns non
         CHECK(joiner_root.size() > 9);
         CHECK(joiner_root.substr(joiner_root.size() - 9) == " (a && b)");
         CHECK(sorted_lines(dump) ==
-              sorted({root + "runner at " + place(__FILE__, runner_line), "  \xE2\x94\x94\xE2\x94\x88 [running]",
-                      ticker_root, ticker_root, child_root, child_root, joiner_root,
-                      "  \xE2\x94\x9C\xE2\x95\xBC " + child_frame, child_mark + child_frame}));
-        work.reset();
-        ctx.stop();
-        runner.join();
+              sorted({runner.root_line(), "  \xE2\x94\x94\xE2\x94\x88 [running]", ticker_root, ticker_root, child_root,
+                      child_root, joiner_root, "  \xE2\x94\x9C\xE2\x95\xBC " + child_frame, child_mark + child_frame}));
+        runner.stop(ctx);
     }
     CHECK(abt::task_count() == 0);
 }
@@ -363,15 +375,11 @@ TEST_CASE("asio: a stack whose run began unseen under a framed loop runner never
     children_waiting = 0;
     {
         asio::io_context ctx;
-        auto work = asio::make_work_guard(ctx);
-        unsigned runner_line = 0;
         std::vector<std::string> seen_by_next_handler;
         std::atomic<bool> seen{false};
-        std::thread runner([&] {
-            runner_line = __LINE__; ABT_FRAMED("runner");
+        framed_runner runner(ctx, [&ctx] {
             asio::co_spawn(ctx, hops_then_calls(ctx), asio::detached);
             asio::co_spawn(ctx, child(), asio::detached);  // its run begins under the runner too
-            ctx.run();
         });
         REQUIRE(testing::wait_until([] { return helper_waiting == 1 && children_waiting == 1; }));
         // The runner is still the frame its loop's handlers run in.
@@ -384,14 +392,12 @@ TEST_CASE("asio: a stack whose run began unseen under a framed loop runner never
         const std::string dump = abt::taskdump_tree(true);
         show(dump);
         CHECK(sorted_lines(dump) ==
-              sorted({root + "runner at " + place(__FILE__, runner_line),
+              sorted({runner.root_line(),
                       "  \xE2\x94\x94\xE2\x94\x88 [running] and holding 1 suspended coroutine started under a running "
                       "frame: spawned without ABT_SPAWN, or started by an event loop that a framed function runs (run "
                       "it outside framed code, or put ABT_WORK_ITEM in its work items)",
                       root + "spawn::child at " + at(child_line) + " suspended at " + at(child_wait_line)}));
-        work.reset();
-        ctx.stop();
-        runner.join();
+        runner.stop(ctx);
     }
     CHECK(abt::task_count() == 0);
 }
