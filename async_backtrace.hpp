@@ -8,7 +8,7 @@
 //
 // CONTENTS
 //   1. Quick start           4. Persistent frames (callbacks)
-//   2. Macros                5. Event loops and executors
+//   2. Macros                5. Spawns, event loops, executors
 //   3. Functions             6. Configuration switches
 //                            7. Debuggers
 //
@@ -80,7 +80,8 @@
 //   std::string taskdump_tree(const dump_options& o);
 //       Every live task as a tree: a header line per task (id, name, tags,
 //       age), wait times, optionally grouped ([×N]). A task running right
-//       now shows "[running]" instead of its frames, unless
+//       now shows "[running]" instead of its frames (and how many suspended
+//       coroutines it holds under a running frame: see 5), unless
 //       o.wait_for_running_tasks: then the dump waits (at most
 //       ABT_DUMP_WAIT_MS) for running tasks to suspend.
 //   struct dump_options { bool group = false, wait_for_running_tasks = false,
@@ -135,7 +136,8 @@
 //   a framed function that runs a loop (a framed main calling uv_run) would
 //   otherwise own what the loop's callbacks start. Persistent frames and
 //   asio coroutines never nest under it; coroutines that other loops start
-//   do, and dumps say so (see taskdump_tree).
+//   do, and dumps and the watchdog say so ("[running] and holding N
+//   suspended coroutines started under a running frame").
 //   Put ABT_WORK_ITEM(); at the top of the code that runs one queued item.
 //   Without it everything still holds; with it, a suspension that bypassed
 //   ABT_AWAIT is reported at the end of the work item instead of later. Where
