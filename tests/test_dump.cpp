@@ -239,19 +239,19 @@ TEST_CASE("a dump from inside a task while other threads run in it shows its cha
 TEST_CASE("two waiting dumps from inside tasks do not wait for each other" * doctest::skip(!ABT_ENABLED)) {
     std::latch both_inside(2);
     std::string dump_a, dump_b;
-    unsigned task_body_line = 0;
-    auto task_body = [&](std::string& out) {
-        task_body_line = __LINE__; ABT_FRAMED("dumping task");
+    unsigned line_a = 0, line_b = 0;  // each thread writes its own
+    auto task_body = [&](std::string& out, unsigned& line) {
+        line = __LINE__; ABT_FRAMED("dumping task");
         both_inside.arrive_and_wait();
         out = abt::taskdump_tree(true);
     };
     const auto start = std::chrono::steady_clock::now();
-    std::thread a([&] { task_body(dump_a); });
-    std::thread b([&] { task_body(dump_b); });
+    std::thread a([&] { task_body(dump_a, line_a); });
+    std::thread b([&] { task_body(dump_b, line_b); });
     a.join();
     b.join();
     const auto took = std::chrono::steady_clock::now() - start;
-    const std::string place_of_task_body = testing::place(__FILE__, task_body_line);
+    const std::string place_of_task_body = testing::place(__FILE__, line_a);
     CHECK(took < std::chrono::milliseconds(ABT_DUMP_WAIT_MS));  // neither waited out the bound
     // Each shows its own task in full (its own chain, marked running). The
     // other one is parked in its dump and shown in full while it is still
