@@ -163,22 +163,22 @@ const void* stack_of(AwaitableHandler& handler) {
 }  // namespace asio_support
 }  // namespace abt
 
-
 /// The operation is started through asio::use_awaitable; its initiation runs
 /// after the coroutine stack suspended (asio's rule), on the thread that ran
 /// it, and suspends that thread's frames; this coroutine resumes on the thread
 /// that pumps the stack again, and resumes them there before returning the
 /// result (or rethrowing the error).
 template <class Executor, class R, class... Args>
-class ABT_DETAIL_ASIO_NS::async_result<::abt::asio_support::traced_t<::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>>, R(Args...)> {
-    using inner = ::ABT_DETAIL_ASIO_NS::async_result<::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>, R(Args...)>;
+class ABT_DETAIL_ASIO_NS::async_result<
+    ::abt::asio_support::traced_t<::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>>, R(Args...)> {
+    using plain_token = ::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>;
+    using inner = ::ABT_DETAIL_ASIO_NS::async_result<plain_token, R(Args...)>;
 
 public:
     using return_type = typename inner::return_type;
 
     template <class Initiation, class... InitArgs>
-    static return_type initiate(Initiation initiation,
-                                ::abt::asio_support::traced_t<::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>> traced,
+    static return_type initiate(Initiation initiation, ::abt::asio_support::traced_t<plain_token> traced,
                                 InitArgs... args) {
         ::abt::detail::chain_suspension chain;
         // Awaiting a co_spawn is a join of one: the coroutine it starts at
@@ -203,10 +203,10 @@ public:
         std::exception_ptr error;
         try {
             if constexpr (std::is_void_v<value_type>) {
-                co_await ::ABT_DETAIL_ASIO_NS::async_initiate<::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>, R(Args...)>(
+                co_await ::ABT_DETAIL_ASIO_NS::async_initiate<plain_token, R(Args...)>(
                     std::move(suspend_then_initiate), traced.token, std::move(args)...);
             } else {
-                result.emplace(co_await ::ABT_DETAIL_ASIO_NS::async_initiate<::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>, R(Args...)>(
+                result.emplace(co_await ::ABT_DETAIL_ASIO_NS::async_initiate<plain_token, R(Args...)>(
                     std::move(suspend_then_initiate), traced.token, std::move(args)...));
             }
         } catch (...) {
@@ -221,6 +221,9 @@ public:
 namespace abt {
 namespace asio_support {
 inline namespace ABT_DETAIL_ASIO_FLAVOUR {
+
+namespace net = ::ABT_DETAIL_ASIO_NS;  // the flavour's asio
+
 namespace join_detail {
 
 #if ABT_DETAIL_ASIO_VERSION >= 102400
@@ -243,7 +246,7 @@ template <class T>
 using boxed_t = std::optional<typename boxed_value<T>::type>;
 
 template <class T, class Executor>
-::ABT_DETAIL_ASIO_NS::awaitable<boxed_t<T>, Executor> boxed(::ABT_DETAIL_ASIO_NS::awaitable<T, Executor> a) {
+net::awaitable<boxed_t<T>, Executor> boxed(net::awaitable<T, Executor> a) {
     if constexpr (std::is_void_v<T>) {
         co_await std::move(a);
         co_return std::monostate{};
@@ -256,25 +259,25 @@ template <class T, class Executor>
 /// `condition`, with the awaiting coroutine stack suspended at `site`: the
 /// operands, which co_spawn starts at once, are its children in a dump.
 template <class T, class U, class Executor, class Condition>
-::ABT_DETAIL_ASIO_NS::awaitable<std::tuple<std::array<std::size_t, 2>, std::exception_ptr, boxed_t<T>, std::exception_ptr, boxed_t<U>>,
+net::awaitable<std::tuple<std::array<std::size_t, 2>, std::exception_ptr, boxed_t<T>, std::exception_ptr, boxed_t<U>>,
                   Executor>
-run_both(::ABT_DETAIL_ASIO_NS::awaitable<T, Executor> t, ::ABT_DETAIL_ASIO_NS::awaitable<U, Executor> u, Condition condition,
+run_both(net::awaitable<T, Executor> t, net::awaitable<U, Executor> u, Condition condition,
          const detail::frame_site* site) {
-    auto ex = co_await ::ABT_DETAIL_ASIO_NS::this_coro::executor;
-    co_return co_await ::ABT_DETAIL_ASIO_NS::experimental::make_parallel_group(
-        ::ABT_DETAIL_ASIO_NS::co_spawn(ex, boxed(std::move(t)), ABT_DETAIL_ASIO_DEFERRED),
-        ::ABT_DETAIL_ASIO_NS::co_spawn(ex, boxed(std::move(u)), ABT_DETAIL_ASIO_DEFERRED))
+    auto ex = co_await net::this_coro::executor;
+    co_return co_await net::experimental::make_parallel_group(
+        net::co_spawn(ex, boxed(std::move(t)), ABT_DETAIL_ASIO_DEFERRED),
+        net::co_spawn(ex, boxed(std::move(u)), ABT_DETAIL_ASIO_DEFERRED))
         .async_wait(condition,
-                    traced_t<::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>>{::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>{}, site, true});
+                    traced_t<net::use_awaitable_t<Executor>>{net::use_awaitable_t<Executor>{}, site, true});
 }
 
 // The result types are asio's own operators' (so these are drop-in).
 template <class T, class U, class Executor>
-using and_result_t = typename decltype(::ABT_DETAIL_ASIO_NS::experimental::awaitable_operators::operator&&(
-    std::declval<::ABT_DETAIL_ASIO_NS::awaitable<T, Executor>>(), std::declval<::ABT_DETAIL_ASIO_NS::awaitable<U, Executor>>()))::value_type;
+using and_result_t = typename decltype(net::experimental::awaitable_operators::operator&&(
+    std::declval<net::awaitable<T, Executor>>(), std::declval<net::awaitable<U, Executor>>()))::value_type;
 template <class T, class U, class Executor>
-using or_result_t = typename decltype(::ABT_DETAIL_ASIO_NS::experimental::awaitable_operators::operator||(
-    std::declval<::ABT_DETAIL_ASIO_NS::awaitable<T, Executor>>(), std::declval<::ABT_DETAIL_ASIO_NS::awaitable<U, Executor>>()))::value_type;
+using or_result_t = typename decltype(net::experimental::awaitable_operators::operator||(
+    std::declval<net::awaitable<T, Executor>>(), std::declval<net::awaitable<U, Executor>>()))::value_type;
 
 template <class T>
 struct is_tuple : std::false_type {};
@@ -343,12 +346,12 @@ namespace awaitable_operators {
 
 /// Both; when one fails, the other is cancelled and the error rethrown.
 template <class T, class U, class Executor>
-::ABT_DETAIL_ASIO_NS::awaitable<join_detail::and_result_t<T, U, Executor>, Executor> operator&&(::ABT_DETAIL_ASIO_NS::awaitable<T, Executor> t,
-                                                                                 ::ABT_DETAIL_ASIO_NS::awaitable<U, Executor> u) {
+net::awaitable<join_detail::and_result_t<T, U, Executor>, Executor> operator&&(net::awaitable<T, Executor> t,
+                                                                                 net::awaitable<U, Executor> u) {
     auto [order, e0, r0, e1, r1] = co_await join_detail::run_both(
-        std::move(t), std::move(u), ::ABT_DETAIL_ASIO_NS::experimental::wait_for_one_error(), ABT_DETAIL_STATIC_SITE("a && b"));
+        std::move(t), std::move(u), net::experimental::wait_for_one_error(), ABT_DETAIL_STATIC_SITE("a && b"));
     static_cast<void>(order);
-    if (e0 && e1) throw ::ABT_DETAIL_ASIO_NS::multiple_exceptions(e0);
+    if (e0 && e1) throw net::multiple_exceptions(e0);
     if (e0) std::rethrow_exception(e0);
     if (e1) std::rethrow_exception(e1);
     co_return join_detail::both_values<join_detail::and_result_t<T, U, Executor>, T, U>(r0, r1);
@@ -357,12 +360,12 @@ template <class T, class U, class Executor>
 /// The first to succeed; the other is cancelled. When both fail, the error
 /// of the first to finish is rethrown (in asio::multiple_exceptions).
 template <class T, class U, class Executor>
-::ABT_DETAIL_ASIO_NS::awaitable<join_detail::or_result_t<T, U, Executor>, Executor> operator||(::ABT_DETAIL_ASIO_NS::awaitable<T, Executor> t,
-                                                                                ::ABT_DETAIL_ASIO_NS::awaitable<U, Executor> u) {
+net::awaitable<join_detail::or_result_t<T, U, Executor>, Executor> operator||(net::awaitable<T, Executor> t,
+                                                                                net::awaitable<U, Executor> u) {
     auto [order, e0, r0, e1, r1] = co_await join_detail::run_both(
-        std::move(t), std::move(u), ::ABT_DETAIL_ASIO_NS::experimental::wait_for_one_success(), ABT_DETAIL_STATIC_SITE("a || b"));
+        std::move(t), std::move(u), net::experimental::wait_for_one_success(), ABT_DETAIL_STATIC_SITE("a || b"));
     const bool left_first = order[0] == 0;
-    if (e0 && e1) throw ::ABT_DETAIL_ASIO_NS::multiple_exceptions(left_first ? e0 : e1);
+    if (e0 && e1) throw net::multiple_exceptions(left_first ? e0 : e1);
     const bool left_won = left_first ? !e0 : static_cast<bool>(e1);
     co_return join_detail::winner_value<join_detail::or_result_t<T, U, Executor>, T, U>(left_won, r0, r1);
 }
@@ -410,10 +413,12 @@ inline namespace ABT_DETAIL_ASIO_FLAVOUR {
 /// this header gives it asio's promise instead, and the linker keeps one of
 /// the two. Include this header instead of asio's everywhere.
 template <class Executor>
-class spawn_entry_frame : public ::ABT_DETAIL_ASIO_NS::detail::awaitable_frame<
-                              ::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_entry_point, Executor> {
-    using base = ::ABT_DETAIL_ASIO_NS::detail::awaitable_frame<::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_entry_point,
-                                                             Executor>;
+using asio_entry_frame =
+    ::ABT_DETAIL_ASIO_NS::detail::awaitable_frame<::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_entry_point, Executor>;
+
+template <class Executor>
+class spawn_entry_frame : public asio_entry_frame<Executor> {
+    using base = asio_entry_frame<Executor>;
 
 public:
     auto get_return_object() {
@@ -464,10 +469,9 @@ private:
 }  // namespace abt
 
 static_assert(alignof(::abt::asio_support::spawn_entry_frame<::ABT_DETAIL_ASIO_NS::any_io_executor>) ==
-                  alignof(::ABT_DETAIL_ASIO_NS::detail::awaitable_frame<
-                          ::ABT_DETAIL_ASIO_NS::detail::awaitable_thread_entry_point, ::ABT_DETAIL_ASIO_NS::any_io_executor>),
-              "the co_spawn entry point's promise must keep asio's alignment (see spawn_entry_frame::awaiting_as_base): "
-              "a member added to it must not be over-aligned");
+                  alignof(::abt::asio_support::asio_entry_frame<::ABT_DETAIL_ASIO_NS::any_io_executor>),
+              "the co_spawn entry point's promise must keep asio's alignment (see "
+              "spawn_entry_frame::awaiting_as_base): a member added to it must not be over-aligned");
 
 // Every co_spawn entry point gets the promise above (a more specialized
 // coroutine_traits than asio's own, for this one return type).
