@@ -240,6 +240,18 @@
 #define ABT_DETAIL_UNLIKELY(x) (x)
 #endif
 
+// ThreadSanitizer (g++: __SANITIZE_THREAD__; clang++: __has_feature).
+#if defined(__SANITIZE_THREAD__)
+#define ABT_DETAIL_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ABT_DETAIL_TSAN 1
+#endif
+#endif
+#ifndef ABT_DETAIL_TSAN
+#define ABT_DETAIL_TSAN 0
+#endif
+
 #define ABT_DETAIL_CAT2(a, b) a##b
 #define ABT_DETAIL_CAT(a, b) ABT_DETAIL_CAT2(a, b)
 
@@ -1195,12 +1207,21 @@ inline std::uint64_t coarse_now_ns() noexcept {
 /// Writes f's `wait` (and, with it, since when it waits) under its sequence
 /// lock. One writer at a time: the thread that runs f's activation (or holds
 /// a persistent frame's lock).
+/// (ThreadSanitizer models no fences, and g++ refuses them with -Wtsan:
+/// under it, the new value's own stores are releases and the reads below
+/// acquires, the same order in a form it sees. On x86 either form is plain
+/// moves.)
 inline void set_wait(frame* f, const frame_site* w, std::uint64_t since = 0) {
     const std::uint64_t n = f->wait_changes.load(std::memory_order_relaxed);
     f->wait_changes.store(n + 1, std::memory_order_relaxed);
+#if ABT_DETAIL_TSAN
+    f->wait.store(w, std::memory_order_release);  // after the odd count
+    if (w != nullptr) f->wait_since.store(since, std::memory_order_release);
+#else
     std::atomic_thread_fence(std::memory_order_release);  // odd before the new value
     f->wait.store(w, std::memory_order_relaxed);
     if (w != nullptr) f->wait_since.store(since, std::memory_order_relaxed);
+#endif
     f->wait_changes.store(n + 2, std::memory_order_release);
 }
 
@@ -1208,9 +1229,14 @@ inline void set_wait(frame* f, const frame_site* w, std::uint64_t since = 0) {
 /// false while a change is under way.
 inline bool read_wait(const frame* f, const frame_site*& w, std::uint64_t& since, std::uint64_t& changes) {
     changes = f->wait_changes.load(std::memory_order_acquire);
+#if ABT_DETAIL_TSAN  // see set_wait
+    w = f->wait.load(std::memory_order_acquire);
+    since = f->wait_since.load(std::memory_order_acquire);
+#else
     w = f->wait.load(std::memory_order_relaxed);
     since = f->wait_since.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
+    std::atomic_thread_fence(std::memory_order_acquire);  // the values before the second count
+#endif
     return changes % 2 == 0 && f->wait_changes.load(std::memory_order_relaxed) == changes;
 }
 

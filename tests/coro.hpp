@@ -30,6 +30,10 @@ namespace detail {
 struct promise_base {
     std::coroutine_handle<> continuation;
     std::exception_ptr error;
+    // Set at the final suspension, as the coroutine's last access to its
+    // frame: task::done() may be polled from another thread (a coroutine
+    // handle's own done() is a plain read, a race that g++'s TSan reports).
+    std::atomic<bool> finished{false};
 
     std::suspend_always initial_suspend() noexcept { return {}; }
     struct final_awaiter {
@@ -37,6 +41,7 @@ struct promise_base {
         template <class Promise>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) noexcept {
             std::coroutine_handle<> next = h.promise().continuation;
+            h.promise().finished.store(true, std::memory_order_release);  // then nothing of the frame is touched
             return next ? next : std::noop_coroutine();
         }
         void await_resume() noexcept {}
@@ -101,7 +106,7 @@ public:
 
     /// Starts the task from plain code; it runs until its first suspension.
     void start() { h_.resume(); }
-    bool done() const { return h_ && h_.done(); }
+    bool done() const { return h_ && h_.promise().finished.load(std::memory_order_acquire); }
     T result() { return h_.promise().take(); }
     /// The coroutine, e.g. to return from an await_suspend (it stays owned here).
     std::coroutine_handle<> coroutine() const { return h_; }
