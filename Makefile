@@ -162,12 +162,15 @@ $(BUILD)/test-boost-asio-clang-tsan: $(ASIO_TEST_DEPS) | $(BUILD) deps
 $(BUILD)/test-boost-asio-gcc-disabled: $(ASIO_TEST_DEPS) | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(DEBUG) -DABT_ENABLED=0 -DABT_TEST_BOOST_ASIO $(ASIO_TEST_SOURCES) -o $@ -pthread
 
-# The header compiles alone, as C++17 and C++20, with both compilers.
+# The header compiles alone, as C++17 and C++20, with both compilers; also
+# after Qt's keyword macros (slots, signals, emit, foreach).
 check-include: | deps
 	$(GXX) -std=c++17 $(WARNINGS) -fsyntax-only tests/include_only.cpp
 	$(GXX) $(STD) $(WARNINGS) -fsyntax-only tests/include_only.cpp
 	$(CLANGXX) -std=c++17 $(WARNINGS) -fsyntax-only tests/include_only.cpp
 	$(CLANGXX) $(STD) $(WARNINGS) -fsyntax-only tests/include_only.cpp
+	$(GXX) $(STD) $(WARNINGS) -fsyntax-only tests/qt_keywords.cpp
+	$(CLANGXX) -std=c++17 $(WARNINGS) -fsyntax-only tests/qt_keywords.cpp
 	$(GXX) $(STD) $(WARNINGS) -fsyntax-only -x c++ $(ASIO_HEADER)
 	$(CLANGXX) $(STD) $(WARNINGS) -fsyntax-only -x c++ $(ASIO_HEADER)
 	@for order in "asio boost_asio" "boost_asio asio"; do set -- $$order; \

@@ -1335,7 +1335,7 @@ struct thread_state {
     work_item_kind work_item = work_item_kind::none;  // the innermost work-item scope's kind
     bool listed = false;          // in registry::threads (or about to be, under the lock)
     bool exiting = false;         // its thread_local destructors have begun: never listed again
-    thread_slots* slots = nullptr;  // its hand-over stack, from the pool on first use
+    thread_slots* handovers = nullptr;  // its hand-over stack, from the pool on first use
     unsigned exiting_awaits = 0;    // suspensions in progress that began after `exiting` was set
     const char* stack_top = nullptr;  // the highest address of its call stack (this_thread_stack_top)
     bool stack_top_known = false;
@@ -1662,20 +1662,20 @@ inline void locked_publish_chain(frame* f) {
 
 ABT_DETAIL_NOINLINE inline thread_slots& acquire_slots(thread_state& ts) {
     if (!ts.listed) list_this_thread(ts);  // its exit hook gives the stack back
-    thread_slots* slots = nullptr;
+    thread_slots* handovers = nullptr;
     {
         lock_guard guard(the_registry.lock);
-        slots = the_registry.free_slots;
-        if (slots != nullptr) the_registry.free_slots = slots->next_free;
+        handovers = the_registry.free_slots;
+        if (handovers != nullptr) the_registry.free_slots = handovers->next_free;
     }
-    if (slots == nullptr) slots = new thread_slots;  // never freed: see thread_slots
-    ts.slots = slots;
-    return *slots;
+    if (handovers == nullptr) handovers = new thread_slots;  // never freed: see thread_slots
+    ts.handovers = handovers;
+    return *handovers;
 }
 
 ABT_DETAIL_ALWAYS_INLINE thread_slots& this_thread_slots() {
     thread_state& ts = this_thread;
-    return ts.slots != nullptr ? *ts.slots : acquire_slots(ts);
+    return ts.handovers != nullptr ? *ts.handovers : acquire_slots(ts);
 }
 
 inline bool is_live(const slot_entry& e) { return e.serial.load(std::memory_order_relaxed) != 0; }
@@ -1688,15 +1688,15 @@ inline void kill_own(slot_entry& e) {
 
 /// At thread exit: kills the stack's entries and gives it to the pool.
 inline void give_back_slots(thread_state& ts) {
-    thread_slots* slots = ts.slots;
-    if (slots == nullptr) return;
-    for (slot_entry& e : slots->entries) kill_own(e);
-    slots->size = slots->base = slots->overflow = 0;
-    ts.slots = nullptr;
+    thread_slots* handovers = ts.handovers;
+    if (handovers == nullptr) return;
+    for (slot_entry& e : handovers->entries) kill_own(e);
+    handovers->size = handovers->base = handovers->overflow = 0;
+    ts.handovers = nullptr;
     ts.slot_armed = false;
     lock_guard guard(the_registry.lock);
-    slots->next_free = the_registry.free_slots;
-    the_registry.free_slots = slots;
+    handovers->next_free = the_registry.free_slots;
+    the_registry.free_slots = handovers;
 }
 
 /// During its thread's exit (after the hook gave the stack back), a thread
@@ -1706,36 +1706,36 @@ inline void give_back_slots(thread_state& ts) {
 /// is lost per thread; what is lost is only attribution across that point
 /// (a transfer entry killed there makes its child a task of its own).
 ABT_DETAIL_NOINLINE inline void give_back_if_idle_while_exiting(thread_state& ts) {
-    if (ts.slots != nullptr && ts.exiting_awaits == 0 && ts.current == nullptr) give_back_slots(ts);
+    if (ts.handovers != nullptr && ts.exiting_awaits == 0 && ts.current == nullptr) give_back_slots(ts);
 }
 
 /// Drops dead entries from the top of this thread's stack (not below the
 /// current work item's base: those belong to the code around it).
-inline void pop_dead(thread_slots& slots) {
-    while (slots.size > slots.base && !is_live(slots.entries[slots.size - 1])) --slots.size;
-    if (slots.size == 0) this_thread.slot_armed = false;
+inline void pop_dead(thread_slots& handovers) {
+    while (handovers.size > handovers.base && !is_live(handovers.entries[handovers.size - 1])) --handovers.size;
+    if (handovers.size == 0) this_thread.slot_armed = false;
 }
 
-inline void pop_to(thread_slots& slots, unsigned size) {
-    while (slots.size > size) kill_own(slots.entries[--slots.size]);
-    pop_dead(slots);
+inline void pop_to(thread_slots& handovers, unsigned size) {
+    while (handovers.size > size) kill_own(handovers.entries[--handovers.size]);
+    pop_dead(handovers);
 }
 
 /// Kills this thread's entries from index `first` up that match `dead`,
 /// then pops the dead ones.
 template <class Predicate>
-void kill_own_entries_if(thread_slots& slots, unsigned first, Predicate dead) {
-    for (unsigned i = first; i < slots.size; ++i)
-        if (dead(slots.entries[i])) kill_own(slots.entries[i]);
-    pop_dead(slots);
+void kill_own_entries_if(thread_slots& handovers, unsigned first, Predicate dead) {
+    for (unsigned i = first; i < handovers.size; ++i)
+        if (dead(handovers.entries[i])) kill_own(handovers.entries[i]);
+    pop_dead(handovers);
 }
 
 /// Another activation starts on this thread where `resumer` ran: control came
 /// back from any transfer that `resumer` was waiting on, which therefore can
 /// no longer hand over to its coroutine.
 inline void kill_transfers_from(frame* resumer) {
-    thread_slots& slots = this_thread_slots();
-    kill_own_entries_if(slots, slots.base, [resumer](const slot_entry& e) {
+    thread_slots& handovers = this_thread_slots();
+    kill_own_entries_if(handovers, handovers.base, [resumer](const slot_entry& e) {
         return e.kind == slot_kind::transfer && e.resumer == resumer;
     });
 }
@@ -1744,10 +1744,10 @@ inline void kill_transfers_from(frame* resumer) {
 /// Under the lock, so its target stays alive while the caller uses it.
 inline slot_entry* locked_applicable_entry(frame* cur) {
     if (!this_thread.slot_armed) return nullptr;
-    thread_slots& slots = this_thread_slots();
-    pop_dead(slots);
-    if (slots.size <= slots.base || slots.overflow != 0) return nullptr;
-    slot_entry* e = &slots.entries[slots.size - 1];
+    thread_slots& handovers = this_thread_slots();
+    pop_dead(handovers);
+    if (handovers.size <= handovers.base || handovers.overflow != 0) return nullptr;
+    slot_entry* e = &handovers.entries[handovers.size - 1];
     return e->resumer == cur ? e : nullptr;
 }
 
@@ -1757,18 +1757,18 @@ inline slot_entry* locked_applicable_entry(frame* cur) {
 /// nest strictly on a thread), so frames that belong to it become tasks of
 /// their own instead of taking an outer entry; the outer entries survive for
 /// their own later children.
-inline std::uint64_t push_hand_over(thread_slots& slots, frame* target, frame* resumer) {
-    pop_dead(slots);
-    if (slots.size == thread_slots::capacity) {
-        ++slots.overflow;
+inline std::uint64_t push_hand_over(thread_slots& handovers, frame* target, frame* resumer) {
+    pop_dead(handovers);
+    if (handovers.size == thread_slots::capacity) {
+        ++handovers.overflow;
         target->slot_owner = nullptr;
         return 0;
     }
-    slot_entry& e = slots.entries[slots.size++];
+    slot_entry& e = handovers.entries[handovers.size++];
     e.target = target;
     e.resumer = resumer;
     e.kind = slot_kind::inline_start;
-    const std::uint64_t serial = ++slots.last_serial;
+    const std::uint64_t serial = ++handovers.last_serial;
     e.serial.store(serial, std::memory_order_relaxed);
     target->slot_owner = &e;
     target->slot_serial = serial;
@@ -1889,23 +1889,23 @@ inline void set_activation_wait(frame* innermost, frame* top, const frame_site* 
 /// the stack's bottom by itself (see there; README Limits).
 inline void begin_chain_run(const void* chain, frame* below) {
     if (below == nullptr) return;
-    thread_slots& slots = this_thread_slots();
+    thread_slots& handovers = this_thread_slots();
     // A run that began at `below` earlier, or of this chain, is over: one
     // whose end went unseen would otherwise stay for as long as `below` runs
     // (a framed main running the loop) and hide a join's entry below it.
-    kill_own_entries_if(slots, slots.base, [chain, below](const slot_entry& e) {
+    kill_own_entries_if(handovers, handovers.base, [chain, below](const slot_entry& e) {
         return e.kind == slot_kind::chain_run && (e.resumer == below || e.chain == chain);
     });
-    if (slots.size == thread_slots::capacity) return;
-    const slot_entry* top = slots.size > slots.base ? &slots.entries[slots.size - 1] : nullptr;
+    if (handovers.size == thread_slots::capacity) return;
+    const slot_entry* top = handovers.size > handovers.base ? &handovers.entries[handovers.size - 1] : nullptr;
     const bool in_join = top != nullptr && top->kind == slot_kind::inline_start && top->resumer == below;
-    slot_entry& e = slots.entries[slots.size++];
+    slot_entry& e = handovers.entries[handovers.size++];
     e.target = nullptr;
     e.resumer = below;
     e.chain = chain;
     e.kind = slot_kind::chain_run;
     e.in_join = in_join;
-    e.serial.store(++slots.last_serial, std::memory_order_relaxed);
+    e.serial.store(++handovers.last_serial, std::memory_order_relaxed);
     this_thread.slot_armed = true;
 }
 
@@ -1917,18 +1917,18 @@ inline void begin_chain_run(const void* chain, frame* below) {
 /// none, or the run pushed no entry: it began with no frame current).
 inline frame* end_chain_run(const void* chain) {
     if (!this_thread.slot_armed) return nullptr;
-    thread_slots& slots = this_thread_slots();
-    unsigned first = slots.base;
+    thread_slots& handovers = this_thread_slots();
+    unsigned first = handovers.base;
     frame* below = nullptr;
-    for (unsigned i = slots.size; i > slots.base; --i) {
-        const slot_entry& e = slots.entries[i - 1];
+    for (unsigned i = handovers.size; i > handovers.base; --i) {
+        const slot_entry& e = handovers.entries[i - 1];
         if (e.kind == slot_kind::chain_run && e.chain == chain && is_live(e)) {
             first = i - 1;
             below = e.resumer;
             break;
         }
     }
-    kill_own_entries_if(slots, first, [](const slot_entry& e) { return e.kind == slot_kind::chain_run; });
+    kill_own_entries_if(handovers, first, [](const slot_entry& e) { return e.kind == slot_kind::chain_run; });
     return below;
 }
 
@@ -1936,10 +1936,10 @@ inline frame* end_chain_run(const void* chain) {
 /// frame f made while `cur` is current. This thread's stack only: no lock.
 inline slot_entry* applicable_chain_run(frame* cur, const frame* f) {
     if (cur == nullptr || !this_thread.slot_armed) return nullptr;
-    thread_slots& slots = this_thread_slots();
-    pop_dead(slots);
-    if (slots.size <= slots.base || slots.overflow != 0) return nullptr;
-    slot_entry& e = slots.entries[slots.size - 1];
+    thread_slots& handovers = this_thread_slots();
+    pop_dead(handovers);
+    if (handovers.size <= handovers.base || handovers.overflow != 0) return nullptr;
+    slot_entry& e = handovers.entries[handovers.size - 1];
     if (e.kind != slot_kind::chain_run || e.resumer != cur || site_nested_in(f->site, cur->site)) return nullptr;
     return &e;
 }
@@ -1947,10 +1947,10 @@ inline slot_entry* applicable_chain_run(frame* cur, const frame* f) {
 /// The join's entry right below a chain_run pushed over it (in_join), if it
 /// is still live. Under the lock, like every use of an entry's target.
 inline slot_entry* locked_join_below(const slot_entry& run) {
-    const thread_slots& slots = *this_thread.slots;
-    const auto i = static_cast<unsigned>(&run - slots.entries);
-    if (i <= slots.base) return nullptr;
-    slot_entry& e = this_thread.slots->entries[i - 1];
+    const thread_slots& handovers = *this_thread.handovers;
+    const auto i = static_cast<unsigned>(&run - handovers.entries);
+    if (i <= handovers.base) return nullptr;
+    slot_entry& e = this_thread.handovers->entries[i - 1];
     return is_live(e) && e.kind == slot_kind::inline_start && e.resumer == run.resumer ? &e : nullptr;
 }
 
@@ -2175,7 +2175,7 @@ ABT_DETAIL_ALWAYS_INLINE bool begin_suspend(suspension& s, hand_over_ticket& tic
         return false;
     // First, before anything changes: the only step that can throw (a
     // thread's first suspension allocates its stack).
-    thread_slots& slots = this_thread_slots();
+    thread_slots& handovers = this_thread_slots();
     s.innermost = cur;
     // The walk reads the parents of frames that are not yet known tops only:
     // those run below f on this thread, so nobody re-parents them meanwhile.
@@ -2186,7 +2186,7 @@ ABT_DETAIL_ALWAYS_INLINE bool begin_suspend(suspension& s, hand_over_ticket& tic
         begin_suspend_slow(cur, top, at, handle);
     frame* resumer = top->resumer;
     ticket.resumer = resumer;
-    ticket.serial = push_hand_over(slots, cur, resumer);
+    ticket.serial = push_hand_over(handovers, cur, resumer);
     ts.current = resumer;
     if (ABT_DETAIL_UNLIKELY(ts.exiting)) ++ts.exiting_awaits;  // see give_back_if_idle_while_exiting
     return true;
@@ -2195,9 +2195,9 @@ ABT_DETAIL_ALWAYS_INLINE bool begin_suspend(suspension& s, hand_over_ticket& tic
 enum class suspend_outcome { suspended, transferred, not_suspended };
 
 /// Is a join's hand-over (inline_start) still open below `size`?
-inline bool has_live_inline_entry(const thread_slots& slots, unsigned size) {
-    for (unsigned i = slots.base; i < size; ++i)
-        if (is_live(slots.entries[i]) && slots.entries[i].kind == slot_kind::inline_start) return true;
+inline bool has_live_inline_entry(const thread_slots& handovers, unsigned size) {
+    for (unsigned i = handovers.base; i < size; ++i)
+        if (is_live(handovers.entries[i]) && handovers.entries[i].kind == slot_kind::inline_start) return true;
     return false;
 }
 
@@ -2213,27 +2213,27 @@ inline void turn_into_transfer(slot_entry& e, const void* next_handle) {
 /// which another thread may be running or destroying by now.
 ABT_DETAIL_NOINLINE inline void end_suspend_slow(std::uint64_t serial, const frame* resumer,
                                                  suspend_outcome outcome, const void* next_handle) {
-    if (this_thread.slots == nullptr) return;  // given back (give_back_if_idle_while_exiting): the entry went with it
-    thread_slots& slots = *this_thread.slots;
+    if (this_thread.handovers == nullptr) return;  // given back (give_back_if_idle_while_exiting): the entry went with it
+    thread_slots& handovers = *this_thread.handovers;
     if (serial == 0) {  // it found the stack full (push_hand_over)
-        if (slots.overflow != 0) --slots.overflow;
+        if (handovers.overflow != 0) --handovers.overflow;
         return;
     }
-    unsigned index = slots.size;
-    while (index > 0 && slots.entries[index - 1].serial.load(std::memory_order_relaxed) != serial) --index;
+    unsigned index = handovers.size;
+    while (index > 0 && handovers.entries[index - 1].serial.load(std::memory_order_relaxed) != serial) --index;
     if (index == 0) {  // killed meanwhile: the frame resumed or ended on another thread
-        pop_dead(slots);
+        pop_dead(handovers);
         return;
     }
-    pop_to(slots, index);  // entries of suspensions nested in ours are done
-    slot_entry& e = slots.entries[index - 1];
+    pop_to(handovers, index);  // entries of suspensions nested in ours are done
+    slot_entry& e = handovers.entries[index - 1];
     if (outcome == suspend_outcome::transferred) {
         turn_into_transfer(e, next_handle);
     } else if (outcome == suspend_outcome::suspended && this_thread.work_item == work_item_kind::one_task &&
-               resumer == nullptr && !has_live_inline_entry(slots, index - 1)) {
+               resumer == nullptr && !has_live_inline_entry(handovers, index - 1)) {
         e.kind = slot_kind::trampoline;  // control went back to the framework itself: no framed code, no join
     } else {
-        pop_to(slots, index - 1);
+        pop_to(handovers, index - 1);
     }
 }
 
@@ -2243,16 +2243,16 @@ ABT_DETAIL_NOINLINE inline void end_suspend_slow(std::uint64_t serial, const fra
 ABT_DETAIL_ALWAYS_INLINE void end_suspend(std::uint64_t serial, const frame* resumer, suspend_outcome outcome,
                                           const void* next_handle) {
     thread_state& ts = this_thread;
-    thread_slots* slots = ts.slots;  // null only after a give-back (give_back_if_idle_while_exiting)
-    const bool on_top = slots != nullptr && slots->size > slots->base &&
-                        slots->entries[slots->size - 1].serial.load(std::memory_order_relaxed) == serial &&
+    thread_slots* handovers = ts.handovers;  // null only after a give-back (give_back_if_idle_while_exiting)
+    const bool on_top = handovers != nullptr && handovers->size > handovers->base &&
+                        handovers->entries[handovers->size - 1].serial.load(std::memory_order_relaxed) == serial &&
                         serial != 0;
     if (ABT_DETAIL_LIKELY(on_top && outcome == suspend_outcome::suspended &&
                           ts.work_item != work_item_kind::one_task)) {
-        kill_own(slots->entries[--slots->size]);
-        pop_dead(*slots);
+        kill_own(handovers->entries[--handovers->size]);
+        pop_dead(*handovers);
     } else if (on_top && outcome == suspend_outcome::transferred) {
-        turn_into_transfer(slots->entries[slots->size - 1], next_handle);
+        turn_into_transfer(handovers->entries[handovers->size - 1], next_handle);
     } else {
         end_suspend_slow(serial, resumer, outcome, next_handle);
     }
@@ -2268,8 +2268,8 @@ ABT_DETAIL_ALWAYS_INLINE void end_suspend(std::uint64_t serial, const frame* res
 /// must not take that transfer's entry.
 inline void forget_transfers_to(const void* handle) {
     if (!this_thread.slot_armed) return;
-    thread_slots& slots = this_thread_slots();
-    kill_own_entries_if(slots, slots.base, [handle](const slot_entry& e) {
+    thread_slots& handovers = this_thread_slots();
+    kill_own_entries_if(handovers, handovers.base, [handle](const slot_entry& e) {
         return e.kind == slot_kind::transfer && e.expected.address == handle;
     });
 }
@@ -2356,7 +2356,7 @@ inline chain_suspension suspend_running_chain(const frame_site* at, bool hand_ov
     chain_suspension c;
     c.chain = chain;
     if (ts.current == nullptr) return c;
-    thread_slots& slots = this_thread_slots();  // the one step that can throw (allocation): before anything changes
+    thread_slots& handovers = this_thread_slots();  // the one step that can throw (allocation): before anything changes
     frame* below = end_chain_run(chain);
 #if ABT_DETAIL_HAS_STACK_BOUNDS
     const char* const sp = static_cast<const char*>(__builtin_frame_address(0));
@@ -2394,7 +2394,7 @@ inline chain_suspension suspend_running_chain(const frame_site* at, bool hand_ov
     }
     if (hand_over_children) {
         c.hands_over = true;
-        c.serial = push_hand_over(slots, c.innermost, below);
+        c.serial = push_hand_over(handovers, c.innermost, below);
         if (ABT_DETAIL_UNLIKELY(ts.exiting)) ++ts.exiting_awaits;  // see give_back_if_idle_while_exiting
     }
     ts.current = below;
@@ -2551,10 +2551,10 @@ public:
     explicit work_item_scope(work_item_kind kind) noexcept
         : saved_kind_(this_thread.work_item), link_{this_thread.current, this_thread.scopes, nullptr} {
         if (this_thread.slot_armed) {  // otherwise the stack is empty: nothing to hide
-            thread_slots& slots = this_thread_slots();
-            saved_base_ = slots.base;
-            saved_size_ = slots.size;
-            slots.base = slots.size;
+            thread_slots& handovers = this_thread_slots();
+            saved_base_ = handovers.base;
+            saved_size_ = handovers.size;
+            handovers.base = handovers.size;
         }
         this_thread.current = nullptr;
         this_thread.scopes = &link_;
@@ -2567,10 +2567,10 @@ public:
                           "suspended through a co_await that bypassed ABT_AWAIT",
                           bypassed_await_fix);
         if (this_thread.slot_armed) {
-            thread_slots& slots = this_thread_slots();
-            pop_to(slots, saved_size_);
-            slots.base = saved_base_;
-            pop_dead(slots);
+            thread_slots& handovers = this_thread_slots();
+            pop_to(handovers, saved_size_);
+            handovers.base = saved_base_;
+            pop_dead(handovers);
         }
         this_thread.current = link_.saved_current;
         this_thread.scopes = link_.outer;
