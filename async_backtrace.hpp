@@ -1757,6 +1757,20 @@ inline slot_entry* locked_applicable_entry(frame* cur) {
 /// nest strictly on a thread), so frames that belong to it become tasks of
 /// their own instead of taking an outer entry; the outer entries survive for
 /// their own later children.
+/// Pushes a live entry of `kind` that applies while `resumer` is current,
+/// with `serial` (the stack's next: ++last_serial; the caller checked that
+/// the stack has room).
+ABT_DETAIL_ALWAYS_INLINE slot_entry& push_entry(thread_slots& handovers, slot_kind kind, frame* target,
+                                                frame* resumer, std::uint64_t serial) {
+    slot_entry& e = handovers.entries[handovers.size++];
+    e.target = target;
+    e.resumer = resumer;
+    e.kind = kind;
+    e.serial.store(serial, std::memory_order_relaxed);
+    this_thread.slot_armed = true;
+    return e;
+}
+
 inline std::uint64_t push_hand_over(thread_slots& handovers, frame* target, frame* resumer) {
     pop_dead(handovers);
     if (handovers.size == thread_slots::capacity) {
@@ -1764,15 +1778,10 @@ inline std::uint64_t push_hand_over(thread_slots& handovers, frame* target, fram
         target->slot_owner = nullptr;
         return 0;
     }
-    slot_entry& e = handovers.entries[handovers.size++];
-    e.target = target;
-    e.resumer = resumer;
-    e.kind = slot_kind::inline_start;
     const std::uint64_t serial = ++handovers.last_serial;
-    e.serial.store(serial, std::memory_order_relaxed);
+    slot_entry& e = push_entry(handovers, slot_kind::inline_start, target, resumer, serial);
     target->slot_owner = &e;
     target->slot_serial = serial;
-    this_thread.slot_armed = true;
     return serial;
 }
 
@@ -1899,14 +1908,9 @@ inline void begin_chain_run(const void* chain, frame* below) {
     if (handovers.size == thread_slots::capacity) return;
     const slot_entry* top = handovers.size > handovers.base ? &handovers.entries[handovers.size - 1] : nullptr;
     const bool in_join = top != nullptr && top->kind == slot_kind::inline_start && top->resumer == below;
-    slot_entry& e = handovers.entries[handovers.size++];
-    e.target = nullptr;
-    e.resumer = below;
+    slot_entry& e = push_entry(handovers, slot_kind::chain_run, nullptr, below, ++handovers.last_serial);
     e.chain = chain;
-    e.kind = slot_kind::chain_run;
     e.in_join = in_join;
-    e.serial.store(++handovers.last_serial, std::memory_order_relaxed);
-    this_thread.slot_armed = true;
 }
 
 /// The run of `chain` on this thread ends: the stack suspends as a whole, or
