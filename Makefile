@@ -16,8 +16,8 @@ BUILD    := build
 
 HEADER       := async_backtrace.hpp
 ASIO_HEADER  := async_backtrace_asio.hpp async_backtrace_boost_asio.hpp
-TEST_KIT     := tests/coro.hpp tests/helpers.hpp tests/asio_clients.hpp tests/asio_flavour.hpp tests/json.hpp
-TEST_SOURCES := tests/main.cpp tests/test_core.cpp tests/other_tu.cpp tests/test_coroutines.cpp \
+TEST_KIT     := tests/coro.hpp tests/helpers.hpp tests/child_process.hpp tests/asio_clients.hpp tests/asio_flavour.hpp tests/json.hpp
+TEST_SOURCES := tests/main.cpp tests/test_core.cpp tests/other_tu.cpp tests/test_coroutines.cpp tests/test_framed_promise.cpp tests/test_bare_await.cpp \
                 tests/test_callbacks.cpp tests/test_dump.cpp tests/test_stress.cpp tests/test_misuse.cpp \
                 tests/test_libuv.cpp tests/test_diagnostics.cpp tests/test_spawn.cpp
 # asio's headers are heavy: its tests get their own binaries, in three configurations with
@@ -33,13 +33,14 @@ ASIO_TEST_DEPS := $(HEADER) $(ASIO_HEADER) $(TEST_KIT) $(ASIO_TEST_SOURCES)
 TEST_BINARIES := $(BUILD)/test-gcc $(BUILD)/test-clang-O2 $(BUILD)/test-gcc-asan $(BUILD)/test-clang-asan \
                  $(BUILD)/test-clang-tsan $(BUILD)/test-gcc-disabled $(BUILD)/test-clang-disabled \
                  $(BUILD)/test-gcc-cxx17 $(BUILD)/test-clang-cxx17 \
+                 $(BUILD)/test-gcc-plain-asan $(BUILD)/test-clang-plain-tsan \
                  $(BUILD)/test-asio-gcc-asan $(BUILD)/test-asio-clang-tsan $(BUILD)/test-asio-gcc-disabled \
                  $(BUILD)/test-boost-asio-clang-tsan $(BUILD)/test-boost-asio-gcc-disabled
 
 DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev libbenchmark-dev libuv1-dev libasio-dev libboost1.81-dev \
                 gdb graphviz wrk curl
 
-.PHONY: all example examples test test-binaries deps check-include check-abi check-tu check-so check-e2e bench bench-smoke hotpath clean help
+.PHONY: all example examples test check test-binaries deps check-include check-abi check-tu check-so check-e2e bench bench-smoke hotpath clean help
 
 all: examples $(TEST_BINARIES)
 
@@ -48,6 +49,7 @@ help:
 	@echo "make examples  build every example"
 	@echo "make test      build and run the tests: g++ and clang++, ASan+UBSan, TSan,"
 	@echo "               ABT_ENABLED=0, C++17 sync-only, include-only and ABI-mismatch checks"
+	@echo "make check     the core tests in one configuration (clang++ -O0), in about a minute"
 	@echo "make check-e2e run examples/echo_server (200 connections) and examples/http_server (wrk, curl)"
 	@echo "               on 127.0.0.1 (part of make test)"
 	@echo "make bench     run the benchmark suite (Google Benchmark) and print the summary table"
@@ -137,6 +139,16 @@ $(BUILD)/test-clang-tsan: $(TEST_DEPS) | $(BUILD) deps
 $(BUILD)/test-gcc-tsan: $(TEST_DEPS) | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $(TSAN) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread $(TEST_LIBS)
 
+# The same tests with every ABT_AWAIT(x) written as a plain co_await x, the
+# test kit's promises being abt::framed_promise (tests/helpers.hpp, coro.hpp).
+PLAIN := -DABT_TEST_PLAIN_AWAIT
+
+$(BUILD)/test-gcc-plain-asan: $(TEST_DEPS) | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $(ASAN) $(PLAIN) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread $(TEST_LIBS)
+
+$(BUILD)/test-clang-plain-tsan: $(TEST_DEPS) | $(BUILD) deps
+	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(TSAN) $(PLAIN) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread $(TEST_LIBS)
+
 $(BUILD)/test-gcc-disabled: $(TEST_DEPS) | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(DEBUG) -DABT_ENABLED=0 $(TEST_SOURCES) -o $@ -pthread $(TEST_LIBS)
 
@@ -166,7 +178,7 @@ $(BUILD)/test-boost-asio-gcc-disabled: $(ASIO_TEST_DEPS) | $(BUILD) deps
 
 # The header compiles alone, as C++17 and C++20, with both compilers; also
 # after Qt's keyword macros (slots, signals, emit, foreach).
-check-include: | deps
+check-include: | $(BUILD) deps
 	$(GXX) -std=c++17 $(WARNINGS) -fsyntax-only tests/include_only.cpp
 	$(GXX) $(STD) $(WARNINGS) -fsyntax-only tests/include_only.cpp
 	$(CLANGXX) -std=c++17 $(WARNINGS) -fsyntax-only tests/include_only.cpp
@@ -175,6 +187,13 @@ check-include: | deps
 	$(CLANGXX) -std=c++17 $(WARNINGS) -fsyntax-only tests/qt_keywords.cpp
 	$(GXX) $(STD) $(WARNINGS) -fsyntax-only -x c++ $(ASIO_HEADER)
 	$(CLANGXX) $(STD) $(WARNINGS) -fsyntax-only -x c++ $(ASIO_HEADER)
+	@for cxx in $(GXX) $(CLANGXX); do \
+	  if $$cxx $(STD) -fsyntax-only tests/two_frames_one_block.cpp >$(BUILD)/two-frames.txt 2>&1; then \
+	    echo "FAIL: two ABT_FRAMED in one block compiled ($$cxx)"; exit 1; fi; \
+	  grep -q one_ABT_FRAMED_per_block_open_braces_for_the_next $(BUILD)/two-frames.txt || \
+	    { echo "FAIL: $$cxx's error for two ABT_FRAMED in one block does not name the fix:"; \
+	      cat $(BUILD)/two-frames.txt; exit 1; }; done; \
+	  echo "ok: two ABT_FRAMED in one block is an error that names the fix, with g++ and clang++"
 	@for order in "asio boost_asio" "boost_asio asio"; do set -- $$order; \
 	  if printf '#include "async_backtrace_%s.hpp"\n#include "async_backtrace_%s.hpp"\n' $$1 $$2 | \
 	     $(GXX) $(STD) -fsyntax-only -x c++ -I. - >/dev/null 2>&1; then \
@@ -186,6 +205,25 @@ check-abi: | $(BUILD) deps
 	@if $(GXX) $(STD) tests/abi_enabled.cpp tests/abi_disabled.cpp -o $(BUILD)/abi-mix >/dev/null 2>&1; then \
 	  echo "FAIL: translation units with different ABT_ENABLED linked together"; exit 1; \
 	else echo "ok: mixing ABT_ENABLED values fails at link time"; fi
+
+# ---- make check: the core tests, one configuration, in about a minute ---------
+# clang++ -O0, one object per file (built in parallel, rebuilt when they or
+# the header change): the coroutine, framed_promise, dump, callback and
+# misuse cases. make test runs them all, in every configuration.
+CHECK_SOURCES := tests/main.cpp tests/test_core.cpp tests/other_tu.cpp tests/test_coroutines.cpp \
+                 tests/test_framed_promise.cpp tests/test_dump.cpp tests/test_callbacks.cpp tests/test_misuse.cpp
+CHECK_OBJECTS := $(patsubst tests/%.cpp,$(BUILD)/check/%.o,$(CHECK_SOURCES))
+
+$(BUILD)/check/%.o: tests/%.cpp $(HEADER) $(TEST_KIT) | $(BUILD) deps
+	@mkdir -p $(@D)
+	$(CLANGXX) $(STD) $(WARNINGS) -O0 $(TEST_DEFS) -c $< -o $@
+
+$(BUILD)/test-check: $(CHECK_OBJECTS)
+	$(CLANGXX) $^ -o $@ -pthread
+
+check: deps
+	@$(MAKE) --no-print-directory -j$$(nproc) $(BUILD)/test-check
+	./$(BUILD)/test-check --no-version
 
 # The builds run in parallel (one per core); the tests one after another.
 test-binaries: $(TEST_BINARIES) $(BUILD)/test-gcc-tsan examples $(BUILD)/bench $(BUILD)/e2e_echo $(BUILD)/echo_server-tsan \

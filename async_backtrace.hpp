@@ -13,9 +13,19 @@
 //                            7. Debuggers
 //
 // 1. QUICK START
-//   Copy this file into your project, then:
+//   Copy this file into your project. For a task type whose promise you own,
+//   add one line, and every co_await in a framed coroutine is an await site:
 //
 //     #include "async_backtrace.hpp"
+//
+//     struct promise_type : abt::framed_promise { ... };   // your task's promise
+//
+//     task<void> read_request(conn& c) {
+//       ABT_FRAMED();                          // frame named "read_request"
+//       co_await c.readable();                 // the dump shows this line
+//     }
+//
+//   For task types you cannot change (a library's), wrap each co_await:
 //
 //     task<void> read_request(conn& c) {
 //       ABT_FRAMED();                          // frame named "read_request"
@@ -27,6 +37,11 @@
 //     }
 //     ...
 //     abt::dump();                             // prints the task tree to stderr
+//
+//   In an executor you own, mark each queued item (a forgotten ABT_AWAIT is
+//   then reported at once, at the end of the item that ran it):
+//
+//     void run_one(job& j) { ABT_WORK_ITEM(); j(); }
 //
 //   Output:
 //     ╼ session at server.cpp:7 suspended at server.cpp:8
@@ -44,7 +59,10 @@
 //                            into the copy while the frame lives.
 //   co_await ABT_AWAIT(x);   Marks a suspension point of a framed coroutine. x
 //                            is any awaitable; the result is exactly x's result.
-//                            Every co_await in a framed coroutine must use it.
+//                            Every co_await in a framed coroutine must use it,
+//                            unless its promise is an abt::framed_promise (a
+//                            plain co_await is one then; ABT_AWAIT stays valid).
+//                            tools/abt-lint finds the co_awaits that miss it.
 //                            In asio coroutines (asio::awaitable), use the
 //                            completion token ABT_USE_AWAITABLE of the optional
 //                            async_backtrace_asio.hpp instead (and its
@@ -58,8 +76,9 @@
 //                            this file:line; shown while no callback runs in it.
 //   ABT_WORK_ITEM();         Scope guard for event loops and executors: marks
 //                            one work item (a handler, a coroutine resumption).
-//                            Optional; it isolates work items and catches a
-//                            suspension that bypassed ABT_AWAIT at once.
+//                            It isolates work items and catches a suspension
+//                            that bypassed ABT_AWAIT at once (without it, at
+//                            the next point the header can tell: README).
 //   ABT_WORK_ITEM_OF_ONE_TASK();  The same, for a work item that continues
 //                            one task only (a coroutine resumption, asio's
 //                            awaitable pump): a coroutine the framework starts
@@ -108,6 +127,11 @@
 //       tasks suspended or running too long, with a dump, once per episode.
 //   class task_watermark { std::string leaked(grace) const; };  tasks made
 //       since it and still alive, for tests (ABT_CHECK_NO_LEAKED_TASKS).
+//   class framed_promise;  A base for promise types you own (C++20): a plain
+//       co_await in a framed coroutine of that type is an ABT_AWAIT, its
+//       await site the co_await's line. A promise with an await_transform of
+//       its own passes its result to framed_promise::await_transform(x, site)
+//       with an abt::await_site site = {} parameter of its own.
 //
 // 4. PERSISTENT FRAMES (callback frameworks)
 //   A callback chain has no stack that lives across callbacks, so its frame
@@ -166,13 +190,22 @@
 //   - A promise's await_transform sees ABT_AWAIT's wrapper, not the inner
 //     awaitable, so task types that restrict what they await (asio's
 //     awaitable) reject it.
+//   - framed_promise decides at run time which frame a plain co_await
+//     suspends: the coroutine's own innermost frame. One shape it cannot
+//     tell: a lazy coroutine whose ABT_FRAMED is not at the top of its body,
+//     first run (resumed, not awaited) by another coroutine whose function
+//     has the same unqualified name, and co_awaiting before its own
+//     ABT_FRAMED. Put ABT_FRAMED first in the body.
 //   - Children that a join posts to a queue, instead of starting them inline
 //     or by symmetric transfer, are tasks of their own.
 //   - An eager coroutine nobody awaits is the running frame's child until
 //     that frame ends, unless it is started through ABT_SPAWN.
 //   - Misuse (a co_await that bypasses ABT_AWAIT in a framed coroutine) is
-//     found when the frame ends or at the end of a work item; it is reported
-//     with the frame's file:line and the process aborts.
+//     found at the end of its work item, when another coroutine resumes on
+//     its thread, when the frame ends, or (a warning) when the thread ends;
+//     it is reported with the frame's file:line and its last await site, and
+//     the process aborts. Until then, frames that code outside any frame
+//     starts on that thread are shown under it.
 // ============================================================================
 
 #ifndef ABT_ASYNC_BACKTRACE_HPP
@@ -203,6 +236,17 @@
 #define ABT_DETAIL_HAS_COROUTINES 1
 #else
 #define ABT_DETAIL_HAS_COROUTINES 0
+#endif
+
+// The caller's line, file and function, in a default argument (await_site).
+#if defined(__GNUC__) || defined(__clang__) || (defined(_MSC_VER) && _MSC_VER >= 1926)
+#define ABT_DETAIL_CALLER_LINE __builtin_LINE()
+#define ABT_DETAIL_CALLER_FILE __builtin_FILE()
+#define ABT_DETAIL_CALLER_FUNCTION __builtin_FUNCTION()
+#else
+#define ABT_DETAIL_CALLER_LINE 0
+#define ABT_DETAIL_CALLER_FILE ""
+#define ABT_DETAIL_CALLER_FUNCTION ""
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -309,10 +353,12 @@
 #endif
 #if defined(__GLIBC__) && (defined(__GNUC__) || defined(__clang__))
 #define ABT_DETAIL_HAS_STACK_BOUNDS 1  // pthread_getattr_np, __builtin_frame_address
+#define ABT_DETAIL_FRAME_ADDRESS() static_cast<const char*>(__builtin_frame_address(0))
 #endif
 #endif
 #ifndef ABT_DETAIL_HAS_STACK_BOUNDS
 #define ABT_DETAIL_HAS_STACK_BOUNDS 0
+#define ABT_DETAIL_FRAME_ADDRESS() static_cast<const char*>(nullptr)
 #endif
 #ifndef ABT_DETAIL_HAS_SIGNALS
 #define ABT_DETAIL_HAS_SIGNALS 0
@@ -490,6 +536,35 @@ std::size_t task_count();
 /// ABT_REENTER scope on it. Not copyable, not movable.
 class persistent_frame;
 
+/// Where a co_await is: made by a default argument, so it names the line of
+/// the co_await that calls await_transform (g++ and clang++ alike).
+struct await_site {
+    std::uint32_t line;
+    const char* file;
+    const char* function;  // unqualified (__func__): "session", "operator()"
+    constexpr await_site(std::uint32_t l = ABT_DETAIL_CALLER_LINE, const char* f = ABT_DETAIL_CALLER_FILE,
+                         const char* fn = ABT_DETAIL_CALLER_FUNCTION) noexcept
+        : line(l), file(f), function(fn) {}
+};
+
+#if ABT_DETAIL_HAS_COROUTINES
+/// A base class for promise types you own: every plain co_await in a framed
+/// coroutine of that type then behaves exactly as co_await ABT_AWAIT(...),
+/// with the co_await's own line as the await site.
+///
+///     struct promise_type : abt::framed_promise { ... };
+///
+/// It adds an await_transform (and 16 bytes). ABT_AWAIT stays valid in such
+/// coroutines. A promise with an await_transform of its own composes by
+/// handing its result on, with the site of its caller:
+///
+///     template <class A>
+///     auto await_transform(A&& a, abt::await_site site = {}) {
+///         return abt::framed_promise::await_transform(my_transform(std::forward<A>(a)), site);
+///     }
+class framed_promise;
+#endif
+
 }  // namespace ABT_DETAIL_ABI
 }  // namespace abt
 
@@ -546,6 +621,15 @@ inline task_watermark::task_watermark() {}
 inline std::string task_watermark::leaked(std::chrono::milliseconds) const { return std::string(); }
 inline std::vector<location> backtrace() { return {}; }
 inline std::size_t task_count() { return 0; }
+#if ABT_DETAIL_HAS_COROUTINES
+class framed_promise {
+public:
+    template <class Awaitable>
+    Awaitable&& await_transform(Awaitable&& a, await_site = {}) noexcept {
+        return static_cast<Awaitable&&>(a);
+    }
+};
+#endif
 }  // namespace ABT_DETAIL_ABI
 }  // namespace abt
 
@@ -585,9 +669,11 @@ inline std::size_t task_count() { return 0; }
         {ABT_DETAIL_CAT(id, _name).text, __FILE__, __LINE__},                                            \
         ABT_DETAIL_PRETTY_FUNCTION,                                                                      \
         ABT_DETAIL_ENCLOSING_SITE(),                                                                     \
-        nullptr};                                                                                        \
+        nullptr,                                                                                         \
+        __func__};                                                                                       \
     ABT_DETAIL_SHADOW_BEGIN                                                                              \
-    using abt_detail_frame_once_per_block = ::abt::detail::enclosing_frame<&ABT_DETAIL_CAT(id, _site)>;  \
+    using abt_detail_frame_once_per_block =                                                              \
+        ::abt::detail::one_ABT_FRAMED_per_block_open_braces_for_the_next<&ABT_DETAIL_CAT(id, _site)>;    \
     ABT_DETAIL_SHADOW_END
 
 /// The site of the innermost ABT_FRAMED whose block encloses this point; null if none.
@@ -610,7 +696,7 @@ inline std::size_t task_count() { return 0; }
 #define ABT_DETAIL_STATIC_SITE(text)                                                        \
     ([]() noexcept -> const ::abt::detail::frame_site* {                                   \
         static constexpr ::abt::detail::frame_site abt_detail_site{                        \
-            {text, __FILE__, __LINE__}, nullptr, nullptr, nullptr};                        \
+            {text, __FILE__, __LINE__}, nullptr, nullptr, nullptr, nullptr};               \
         return &abt_detail_site;                                                           \
     }())
 
@@ -833,6 +919,19 @@ namespace detail {
 // awaiting frame or itself again (another thread may already have resumed or
 // destroyed them), only its own thread's entry stack.
 //
+// Plain co_await (framed_promise): the promise's await_transform wraps each
+// co_await in an awaiter that does what ABT_AWAIT's does, except that which
+// frame it suspends is decided at run time instead of from the enclosing
+// ABT_FRAMED's site: the promise (coroutine_track, written only by the code
+// running the coroutine) keeps the frame that was current when the
+// coroutine's code last began to run (`below`) and the frame its last
+// suspension suspended (`mine`). The current frame is the coroutine's own iff
+// it is not `below`, and either is `mine` or is a frame of a function of the
+// awaiting function's __func__ that is not a frame on the thread's stack
+// (owns_current). Its await site is the co_await's line (a default argument
+// of await_transform), interned once per site as a static-lifetime record
+// (the_await_sites), since a dump may read a `wait` site at any time.
+//
 // Diagnostics: a task's id and birth time are written when a frame becomes
 // a root (become_task: a new thread root, a persistent root, or a child
 // moved to the task list), under the lock of the list it joins; ids come
@@ -864,7 +963,12 @@ namespace detail {
 //     ABT_AWAIT; ABT_AWAIT reactivates the frame when await_suspend throws.
 //   - Misuse: a frame that ends while it is not `current` and not suspended
 //     (its coroutine suspended through a bare co_await) is reported with its
-//     file:line before anything is touched, and the process aborts.
+//     file:line before anything is touched, and the process aborts. So is a
+//     current frame whose code has returned: each resumption records the
+//     frame address of the resumed coroutine's body (frame::resumed_at), and
+//     a later resumption on the same thread's stack at or above that address
+//     while that frame is still current cannot have been called by it
+//     (check_not_left_behind); code it calls always lies below it.
 // ---------------------------------------------------------------------------
 
 // ---- Compile-time names and depths ----------------------------------------
@@ -879,18 +983,26 @@ struct frame_site {
     // `origin`, with a name made at run time; it lives as long as its frame.
     // Null for static records. Identity (same_site) is the origin's.
     const frame_site* origin;
+    // ABT_FRAMED: the enclosing function's __func__ (unqualified: "session",
+    // "operator()"), what a plain co_await's await_site names (see
+    // framed_promise); null for ABT_SITE and ABT_AWAIT records.
+    const char* function_short;
 };
 
 struct enclosing_query {};
 /// The innermost enclosing ABT_FRAMED's site, as a type (see ABT_FRAMED).
+/// Its name is the compilers' error message for a second ABT_FRAMED in one
+/// block: g++ calls it a conflicting declaration of the alias, clang++ a
+/// type alias redefinition, and both print this type.
 template <const frame_site* Site>
-struct enclosing_frame {
+struct one_ABT_FRAMED_per_block_open_braces_for_the_next {
     static constexpr const frame_site* site = Site;
-    constexpr explicit enclosing_frame(enclosing_query) noexcept {}
+    constexpr explicit one_ABT_FRAMED_per_block_open_braces_for_the_next(enclosing_query) noexcept {}
 };
 /// Found by argument-dependent lookup when no enclosing block has a guard.
-constexpr enclosing_frame<nullptr> abt_detail_frame_once_per_block(enclosing_query q) noexcept {
-    return enclosing_frame<nullptr>(q);
+constexpr one_ABT_FRAMED_per_block_open_braces_for_the_next<nullptr> abt_detail_frame_once_per_block(
+    enclosing_query q) noexcept {
+    return one_ABT_FRAMED_per_block_open_braces_for_the_next<nullptr>(q);
 }
 
 template <std::size_t N>
@@ -1146,7 +1258,10 @@ struct frame {
     // Written by whoever writes `wait`; lets a dump tell that a task stood
     // still while it read it (see taskdump: snapshots).
     atomic_cell<std::uint64_t> wait_changes;
-    const frame_site* recorded_wait;  // persistent frames: ABT_WAITING's site, shown while idle (own lock)
+    // Persistent frames: ABT_WAITING's site, shown while idle (own lock).
+    // Coroutine frames: the last ABT_AWAIT (or plain co_await) site it
+    // suspended at, for misuse reports; its own thread only.
+    const frame_site* recorded_wait;
     coroutine_identity expected;      // tentative: the coroutine transferred to
     // The hand-over entry that pointed at this frame when it suspended, and
     // that entry's serial then: the entry is live iff its serial still is
@@ -1167,6 +1282,10 @@ struct frame {
     // published; read by dumps under it.
     std::uint64_t awaits_task;
     std::uint64_t awaits_at;
+    // The frame address of the code that resumed its activation the last
+    // time (resume_activation): while that code runs, everything it calls
+    // lies below it on the stack. Null: unknown. Its own thread only.
+    const char* resumed_at;
 
     // ---- tasks (root frames) only: set by become_task, guarded like the
     //      links of the list the root is in ----
@@ -1186,7 +1305,7 @@ static_assert(std::is_trivially_default_constructible<frame>::value,
 
 /// `frame::wait` of a suspended frame that waits at no site of its own: the
 /// outer frames of a suspended activation, an idle persistent frame.
-ABT_DETAIL_PROGRAM_WIDE inline constexpr frame_site no_await_site{{"", "", 0}, nullptr, nullptr, nullptr};
+ABT_DETAIL_PROGRAM_WIDE inline constexpr frame_site no_await_site{{"", "", 0}, nullptr, nullptr, nullptr, nullptr};
 
 inline bool is_running(const frame* f) { return f->wait.load(std::memory_order_relaxed) == nullptr; }
 
@@ -1265,6 +1384,7 @@ inline void init_listed_fields(frame* f) {
     f->first_child = f->last_child = nullptr;
     f->awaits_task = 0;
     f->awaits_at = 0;
+    f->resumed_at = nullptr;
 }
 
 /// A test-and-test-and-set lock. Critical sections are short except dumps,
@@ -1338,6 +1458,7 @@ struct thread_state {
     thread_slots* handovers = nullptr;  // its hand-over stack, from the pool on first use
     unsigned exiting_awaits = 0;    // suspensions in progress that began after `exiting` was set
     const char* stack_top = nullptr;  // the highest address of its call stack (this_thread_stack_top)
+    const char* stack_low = nullptr;  // and the lowest
     bool stack_top_known = false;
     std::uint64_t next_task_id = 0;  // this thread's block of task ids: [next_task_id, task_id_end)
     std::uint64_t task_id_end = 0;
@@ -1477,9 +1598,9 @@ struct thread_slots {
 };
 
 /// The fix for every suspension that bypassed ABT_AWAIT.
-inline constexpr const char* bypassed_await_fix =
-    "wrap every co_await in a framed coroutine: co_await ABT_AWAIT(expr); in asio coroutines, pass the "
-    "completion token ABT_USE_AWAITABLE and use abt::asio_support::awaitable_operators (async_backtrace_asio.hpp)";
+/// Set when a translation unit includes the asio adapter: misuse reports
+/// then give asio's fix too.
+ABT_DETAIL_PROGRAM_WIDE inline std::atomic<bool> asio_adapter_in_use{false};
 
 [[noreturn]] inline void report_misuse(const frame* f, const char* what, const char* fix) {
     std::fprintf(stderr,
@@ -1487,6 +1608,38 @@ inline constexpr const char* bypassed_await_fix =
                  "async_backtrace: fix: %s\n",
                  f->site->where.function, f->site->where.file, static_cast<unsigned>(f->site->where.line), what,
                  fix);
+    std::fflush(stderr);
+    std::abort();
+}
+
+/// A frame of a coroutine that suspended through a co_await that bypassed
+/// ABT_AWAIT: says where that co_await is, as far as the header knows (after
+/// the last ABT_AWAIT the frame passed, see frame::recorded_wait, or after
+/// the frame's own line), and how to fix it and find the others.
+[[noreturn]] inline void report_bypassed_await(const frame* f, const char* what) {
+    const bool coroutine_frame = f->site->function_id != nullptr;
+    const frame_site* last = coroutine_frame && f->listed == membership::tree ? f->recorded_wait : nullptr;
+    std::fprintf(stderr,
+                 "async_backtrace: error: frame '%s' at %s:%u %s.\n",
+                 f->site->where.function, f->site->where.file, static_cast<unsigned>(f->site->where.line), what);
+    if (last != nullptr)
+        std::fprintf(stderr,
+                     "async_backtrace: the co_await that bypassed ABT_AWAIT is in '%s' after its last ABT_AWAIT, "
+                     "at %s:%u.\n",
+                     f->site->where.function, last->where.file, static_cast<unsigned>(last->where.line));
+    else if (coroutine_frame)
+        std::fprintf(stderr,
+                     "async_backtrace: the co_await that bypassed ABT_AWAIT is in '%s' after %s:%u (it passed "
+                     "no ABT_AWAIT before).\n",
+                     f->site->where.function, f->site->where.file, static_cast<unsigned>(f->site->where.line));
+    std::fprintf(stderr,
+                 "async_backtrace: fix: write co_await ABT_AWAIT(expr), or derive the task's promise from "
+                 "abt::framed_promise (then a plain co_await is one)%s.\n"
+                 "async_backtrace: tools/abt-lint lists every co_await that bypasses ABT_AWAIT in framed code.\n",
+                 asio_adapter_in_use.load(std::memory_order_relaxed)
+                     ? "; in asio coroutines, pass the completion token ABT_USE_AWAITABLE and use "
+                       "abt::asio_support::awaitable_operators (async_backtrace_asio.hpp)"
+                     : "");
     std::fflush(stderr);
     std::abort();
 }
@@ -1537,6 +1690,19 @@ struct thread_exit_hook {
     ~thread_exit_hook();
 };
 
+/// A thread ends with a frame still active on it. Frames are scoped, so its
+/// coroutine suspended through a co_await that bypassed ABT_AWAIT, or the
+/// thread ends from inside it (exit, pthread_exit). Said, not aborted: the
+/// thread is ending anyway.
+ABT_DETAIL_NOINLINE inline void warn_active_at_thread_exit(const frame* f) {
+    std::fprintf(stderr,
+                 "async_backtrace: warning: a thread ends while frame '%s' at %s:%u is active on it: its coroutine "
+                 "suspended through a co_await that bypassed ABT_AWAIT (tools/abt-lint finds those), or the "
+                 "thread ends from inside it (exit, pthread_exit).\n",
+                 f->site->where.function, f->site->where.file, static_cast<unsigned>(f->site->where.line));
+    std::fflush(stderr);
+}
+
 /// Lists this thread in registry::threads, so that dumps see its running
 /// tasks. Once per thread, before its first root; never during its exit
 /// (roots made by thread_local destructors stay unlisted: see README Limits).
@@ -1556,6 +1722,7 @@ inline void give_back_slots(thread_state& ts);
 
 inline thread_exit_hook::~thread_exit_hook() {
     thread_state& ts = this_thread;
+    if (ts.current != nullptr) warn_active_at_thread_exit(ts.current);
     ts.exiting = true;
     give_back_slots(ts);
     if (!ts.listed) return;
@@ -2026,11 +2193,10 @@ inline void destroy_inactive_frame(frame* f) {
             return;
         }
     }
-    report_misuse(f,
-                  "ended while it was not the innermost active frame on this thread; its coroutine was "
-                  "suspended or resumed by a co_await that bypassed ABT_AWAIT, or a nested frame was left "
-                  "out of order",
-                  bypassed_await_fix);
+    report_bypassed_await(f,
+                          "ended while it was not the innermost active frame on this thread; its coroutine was "
+                          "suspended or resumed by a co_await that bypassed ABT_AWAIT, or a nested frame was left "
+                          "out of order");
 }
 
 /// Every frame end but the hot one: f is listed, this thread's slot may
@@ -2163,20 +2329,12 @@ ABT_DETAIL_NOINLINE inline void begin_suspend_slow(frame* cur, frame* top, const
     set_activation_wait(cur, top, at, &no_await_site);
 }
 
-/// Marks the running activation suspended at `at`. The innermost running
-/// frame belongs to the awaiting invocation iff it is the ABT_FRAMED whose
-/// block encloses the ABT_AWAIT, in the same function (the argument behind
-/// DESIGN's exact nesting applies). Otherwise (an unframed coroutine, or an
-/// ABT_AWAIT outside every ABT_FRAMED block) nothing changes and an empty
-/// suspension is returned.
-ABT_DETAIL_ALWAYS_INLINE bool begin_suspend(suspension& s, hand_over_ticket& ticket, const frame_site* at,
-                                            const char* function_id, const frame_site* enclosing,
-                                            const void* handle) {
+/// Marks the activation whose innermost running frame is `cur` (this
+/// thread's current frame, known to belong to the awaiting coroutine)
+/// suspended at `at`, and hands over to its resumer (see DESIGN).
+ABT_DETAIL_ALWAYS_INLINE void suspend_activation(frame* cur, suspension& s, hand_over_ticket& ticket,
+                                                 const frame_site* at, const void* handle) {
     thread_state& ts = this_thread;
-    frame* cur = ts.current;
-    if (cur == nullptr || enclosing == nullptr || !same_site(cur->site, enclosing) ||
-        !same_function(cur->site->function_id, function_id))
-        return false;
     // First, before anything changes: the only step that can throw (a
     // thread's first suspension allocates its stack).
     thread_slots& handovers = this_thread_slots();
@@ -2188,11 +2346,28 @@ ABT_DETAIL_ALWAYS_INLINE bool begin_suspend(suspension& s, hand_over_ticket& tic
         set_activation_wait(cur, top, at, &no_await_site);  // fast: see DESIGN
     else
         begin_suspend_slow(cur, top, at, handle);
+    cur->recorded_wait = at;  // the last await site it passed (report_bypassed_await); published by now
     frame* resumer = top->resumer;
     ticket.resumer = resumer;
     ticket.serial = push_hand_over(handovers, cur, resumer);
     ts.current = resumer;
     if (ABT_DETAIL_UNLIKELY(ts.exiting)) ++ts.exiting_awaits;  // see give_back_if_idle_while_exiting
+}
+
+/// Marks the running activation suspended at `at`. The innermost running
+/// frame belongs to the awaiting invocation iff it is the ABT_FRAMED whose
+/// block encloses the ABT_AWAIT, in the same function (the argument behind
+/// DESIGN's exact nesting applies). Otherwise (an unframed coroutine, or an
+/// ABT_AWAIT outside every ABT_FRAMED block) nothing changes and an empty
+/// suspension is returned.
+ABT_DETAIL_ALWAYS_INLINE bool begin_suspend(suspension& s, hand_over_ticket& ticket, const frame_site* at,
+                                            const char* function_id, const frame_site* enclosing,
+                                            const void* handle) {
+    frame* cur = this_thread.current;
+    if (cur == nullptr || enclosing == nullptr || !same_site(cur->site, enclosing) ||
+        !same_function(cur->site->function_id, function_id))
+        return false;
+    suspend_activation(cur, s, ticket, at, handle);
     return true;
 }
 
@@ -2278,15 +2453,22 @@ inline void forget_transfers_to(const void* handle) {
     });
 }
 
+inline void check_not_left_behind(const frame* current, const char* here);
+
 /// The activation runs again, on this thread.
 /// The lock only if its hand-over entry may still be live (see
 /// release_hand_over); otherwise plain stores and the `wait` words.
 ABT_DETAIL_ALWAYS_INLINE void resume_activation(const suspension& s) {
     thread_state& ts = this_thread;
+    // Inlined into the coroutine's own code (await_resume is always inlined):
+    // the frame address of the resumed coroutine's body.
+    const char* const here = ABT_DETAIL_FRAME_ADDRESS();
+    if (ts.current != nullptr) check_not_left_behind(ts.current, here);
     release_hand_over(s.innermost);
     if (ts.slot_armed) kill_transfers_from(ts.current);
     set_activation_wait(s.innermost, s.top, nullptr, nullptr);
     s.top->resumer = ts.current;
+    s.innermost->resumed_at = here;
     ts.current = s.innermost;
 }
 
@@ -2315,12 +2497,41 @@ ABT_DETAIL_NOINLINE inline const char* this_thread_stack_top() {
         if (pthread_getattr_np(pthread_self(), &attr) == 0) {
             void* low = nullptr;
             std::size_t size = 0;
-            if (pthread_attr_getstack(&attr, &low, &size) == 0) ts.stack_top = static_cast<const char*>(low) + size;
+            if (pthread_attr_getstack(&attr, &low, &size) == 0) {
+                ts.stack_low = static_cast<const char*>(low);
+                ts.stack_top = ts.stack_low + size;
+            }
             pthread_attr_destroy(&attr);
         }
 #endif
     }
     return ts.stack_top;
+}
+
+/// A coroutine resumes here (`here`: its body's frame address) while
+/// `current`, a frame resumed earlier on this thread, is current: legal when
+/// current's code runs and resumed this one inline (an event's set()), so
+/// that current's code lies above on the stack. If the frame address of
+/// current's code is at or below `here` on this thread's stack, that code
+/// has returned: current's coroutine suspended through a co_await that
+/// bypassed ABT_AWAIT and left its frame active, and the frames this thread
+/// makes from now on would be shown under it. Reported, then abort.
+/// (Frames never resumed by resume_activation, and stacks other than the
+/// thread's own, such as fibers', are not judged.)
+ABT_DETAIL_NOINLINE inline void check_left_behind_slow(const frame* current, const char* here) {
+    const char* const top = this_thread_stack_top();
+    const char* const low = this_thread.stack_low;
+    const char* const at = current->resumed_at;
+    const auto on_stack = [&](const char* p) { return p >= low && p < top; };
+    if (top != nullptr && here != nullptr && on_stack(here) && on_stack(at) && at <= here)
+        report_bypassed_await(current,
+                              "was still active on this thread when another coroutine resumed here, though its "
+                              "code was no longer running: its coroutine suspended through a co_await that "
+                              "bypassed ABT_AWAIT");
+}
+inline void check_not_left_behind(const frame* current, const char* here) {
+    if (current->listed == membership::tree && current->resumed_at != nullptr && current->site->function_id != nullptr)
+        check_left_behind_slow(current, here);
 }
 
 /// Can f be a frame of the coroutine stack that suspends here? Not a
@@ -2454,6 +2665,59 @@ A&& get_awaiter(A&& a, priority<0>) {
     return static_cast<A&&>(a);
 }
 
+/// The inner awaiter's await_suspend, after an activation was suspended
+/// (`s`, `t`): ends the suspension's hand-over as the result says (resumed
+/// nothing, transferred to another coroutine, or did not suspend). `s` lives
+/// in the awaiter, which may be gone once the inner await_suspend returned:
+/// only the exception path, where the coroutine counts as resumed, reads it.
+template <class Inner, class Handle>
+auto suspend_through(Inner& inner, suspension& s, const hand_over_ticket& t, Handle h)
+    -> decltype(inner.await_suspend(h)) {
+    using result = decltype(inner.await_suspend(h));
+    if constexpr (std::is_void_v<result>) {
+        call_inner(inner, s, t, h);
+        end_suspend(t.serial, t.resumer, suspend_outcome::suspended, nullptr);
+    } else if constexpr (std::is_same_v<result, bool>) {
+        const bool suspended = call_inner(inner, s, t, h);
+        end_suspend(t.serial, t.resumer, suspended ? suspend_outcome::suspended : suspend_outcome::not_suspended,
+                    nullptr);
+        return suspended;
+    } else {
+        auto next = call_inner(inner, s, t, h);
+        const void* to = next.address();
+        end_suspend(t.serial, t.resumer,
+                    to == std::noop_coroutine().address() ? suspend_outcome::suspended
+                    : to == h.address()                   ? suspend_outcome::not_suspended
+                                                          : suspend_outcome::transferred,
+                    to);
+        return next;
+    }
+}
+
+template <class Inner, class Handle>
+decltype(auto) call_inner(Inner& inner, suspension& s, const hand_over_ticket& t, Handle h) {
+    try {
+        return inner.await_suspend(h);
+    } catch (...) {  // the coroutine counts as resumed (so the awaiter lives): make its frames active again
+        end_suspend(t.serial, t.resumer, suspend_outcome::not_suspended, nullptr);
+        resume_activation(s);
+        s.innermost->resumed_at = nullptr;  // not the coroutine's body here, but a call inside it
+        s = suspension{};  // await_resume is not called after a throw; nothing to undo twice
+        throw;
+    }
+}
+
+/// The awaiting coroutine runs again: its frames, if the await suspended
+/// them (s), are active again; if it passed through (`handle`: the awaiting
+/// coroutine), a transfer to it is no fresh child's (forget_transfers_to).
+ABT_DETAIL_ALWAYS_INLINE void resume_after_await(const suspension& s, const void* handle) {
+    if (s.innermost != nullptr) {
+        resume_activation(s);
+    } else if (handle != nullptr) {
+        forget_transfers_to(handle);
+    }
+}
+
 /// The awaiter made by ABT_AWAIT. It lives in the coroutine frame for the
 /// whole suspension; the inner awaiter is held by value when operator
 /// co_await made one, by reference when the awaitable is its own awaiter.
@@ -2477,7 +2741,6 @@ public:
     template <class Promise>
     auto await_suspend(std::coroutine_handle<Promise> h)
         -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
-        using result = decltype(inner_.await_suspend(h));
         // In locals: *this may be gone once inner_ returned. (Filled field by
         // field and never copied as a struct: a 16-byte reload of fresh
         // 8-byte stores stalls store forwarding.)
@@ -2486,48 +2749,15 @@ public:
             handle_ = h.address();  // a pass-through: see await_resume
             return inner_.await_suspend(h);
         }
-        if constexpr (std::is_void_v<result>) {
-            call_inner(h, t);
-            end_suspend(t.serial, t.resumer, suspend_outcome::suspended, nullptr);
-        } else if constexpr (std::is_same_v<result, bool>) {
-            const bool suspended = call_inner(h, t);
-            end_suspend(t.serial, t.resumer,
-                        suspended ? suspend_outcome::suspended : suspend_outcome::not_suspended, nullptr);
-            return suspended;
-        } else {
-            auto next = call_inner(h, t);
-            const void* to = next.address();
-            end_suspend(t.serial, t.resumer,
-                        to == std::noop_coroutine().address() ? suspend_outcome::suspended
-                        : to == h.address()                   ? suspend_outcome::not_suspended
-                                                              : suspend_outcome::transferred,
-                        to);
-            return next;
-        }
+        return suspend_through(inner_, suspended_, t, h);
     }
 
-    decltype(auto) await_resume() {
-        if (suspended_.innermost != nullptr) {
-            resume_activation(suspended_);
-        } else if (handle_ != nullptr) {
-            forget_transfers_to(handle_);  // a pass-through: see forget_transfers_to
-        }
+    ABT_DETAIL_ALWAYS_INLINE decltype(auto) await_resume() {  // inlined: see resume_activation
+        resume_after_await(suspended_, handle_);
         return inner_.await_resume();
     }
 
 private:
-    template <class Handle>
-    decltype(auto) call_inner(Handle h, const hand_over_ticket& t) {
-        try {
-            return inner_.await_suspend(h);
-        } catch (...) {  // the coroutine counts as resumed (so *this lives): make its frames active again
-            end_suspend(t.serial, t.resumer, suspend_outcome::not_suspended, nullptr);
-            resume_activation(suspended_);
-            suspended_ = suspension{};  // await_resume is not called after a throw; nothing to undo twice
-            throw;
-        }
-    }
-
     awaiter_type inner_;
     const frame_site* at_;
     const char* function_id_;
@@ -2541,6 +2771,200 @@ await_point<Awaitable> make_await_point(const frame_site* at, const char* functi
                                         Awaitable&& a) {
     return await_point<Awaitable>(at, function_id, enclosing, static_cast<Awaitable&&>(a));
 }
+
+// ---- Plain co_await (framed_promise) -----------------------------------------
+
+/// The site record of a plain co_await at file:line. A dump may read a
+/// suspended frame's `wait` site at any time, so it must outlive every
+/// frame: made once per (file, line), never freed (reachable from
+/// the_await_sites, so no leak checker reports it).
+struct interned_site {
+    frame_site site;
+    interned_site* next;  // the bucket's list; set before the node is published, never changed
+};
+
+/// Every interned site, by a hash of (file pointer, line). Readers walk a
+/// bucket without a lock: a node is published complete, with a release
+/// store of the bucket head (the acquire load pairs with it), and never
+/// unlinked. `lock` serializes inserts, so a site is interned once.
+struct await_site_table {
+    static constexpr std::size_t buckets = 256;
+    spinlock lock;
+    std::atomic<interned_site*> head[buckets];
+};
+ABT_DETAIL_PROGRAM_WIDE inline await_site_table the_await_sites;
+
+inline std::size_t await_site_bucket(const char* file, std::uint32_t line) {
+    const std::uintptr_t f = reinterpret_cast<std::uintptr_t>(file);
+    return static_cast<std::size_t>((f >> 4) ^ (f >> 12) ^ (std::uintptr_t{line} * 40503u)) %
+           await_site_table::buckets;
+}
+
+inline const frame_site* find_await_site(interned_site* n, const char* file, std::uint32_t line) {
+    for (; n != nullptr; n = n->next)
+        if (n->site.where.line == line && n->site.where.file == file) return &n->site;
+    return nullptr;
+}
+
+ABT_DETAIL_NOINLINE inline const frame_site* intern_await_site_slow(const char* file, std::uint32_t line) {
+    std::atomic<interned_site*>& head = the_await_sites.head[await_site_bucket(file, line)];
+    lock_guard guard(the_await_sites.lock);
+    interned_site* first = head.load(std::memory_order_relaxed);  // inserts are ours while we hold the lock
+    if (const frame_site* found = find_await_site(first, file, line)) return found;
+    interned_site* n = new interned_site{{{"", file, line}, nullptr, nullptr, nullptr, nullptr}, first};
+    head.store(n, std::memory_order_release);  // publishes the complete node
+    return &n->site;
+}
+
+/// The site record of the co_await at file:line (may allocate, once per site).
+inline const frame_site* intern_await_site(const char* file, std::uint32_t line) {
+    const std::atomic<interned_site*>& head = the_await_sites.head[await_site_bucket(file, line)];
+    if (const frame_site* found = find_await_site(head.load(std::memory_order_acquire), file, line)) return found;
+    return intern_await_site_slow(file, line);
+}
+
+/// What a framed_promise knows of its coroutine's frames, written only by
+/// the code that runs the coroutine (no other thread reads it):
+///  - below: the frame that was current when the coroutine's code last
+///    began to run (made: the creator's; after each await: the resumer's).
+///    While the coroutine has no active frame of its own, it is still
+///    current. Only compared, never read through: it may be gone.
+///  - mine: the frame its last suspension suspended (one of its own).
+struct coroutine_track {
+    frame* below;
+    frame* mine;
+};
+
+/// Does p lie on this thread's call stack, above the caller's frame?
+ABT_DETAIL_ALWAYS_INLINE bool on_this_thread_stack(const void* p) {
+#if ABT_DETAIL_HAS_STACK_BOUNDS
+    const char* sp = static_cast<const char*>(__builtin_frame_address(0));
+    const char* at = static_cast<const char*>(p);
+    return at > sp && at < this_thread_stack_top();
+#else
+    static_cast<void>(p);
+    return false;
+#endif
+}
+
+/// Is `cur`, this thread's current frame at a plain co_await in the
+/// coroutine `t` tracks (in function `function`, its __func__; `promise` in
+/// its coroutine frame), that coroutine's own innermost frame? Not when it
+/// is what was current when the coroutine's code began to run: it made no
+/// frame since (or they ended). Yes when its last suspension suspended it.
+/// Otherwise, when it is a frame of a function of the awaiting function's
+/// name that does not live on this thread's call stack while the coroutine
+/// does not: the one case where a frame that is not the coroutine's is
+/// current here is a lazy coroutine's first run with no frame of its own
+/// (`below` is its creator's frame, `cur` the frame its starter resumed
+/// to), and that frame is another function's, or a framed function's that
+/// runs the coroutine from the call stack. (A frame of another coroutine of
+/// that name, with none of its own yet, is the case left: see the limits.)
+inline bool owns_current(const coroutine_track& t, const frame* cur, const char* function, const void* promise) {
+    if (cur == nullptr || cur == t.below) return false;
+    if (cur == t.mine) return true;
+    return cur->site->function_short != nullptr && same_function(cur->site->function_short, function) &&
+           (!on_this_thread_stack(cur) || on_this_thread_stack(promise));
+}
+
+/// The awaiter of a plain co_await in a coroutine whose promise is a
+/// framed_promise: ABT_AWAIT's, with the ownership test of owns_current and
+/// the co_await's own line as the await site.
+template <class Awaitable>
+class plain_await {
+public:
+    // An awaitable that is its own awaiter, given as a temporary, is held by
+    // value when it can move: a promise's own await_transform may have made
+    // it, and it dies when that returns (see framed_promise).
+    using awaiter_type = std::conditional_t<
+        !std::is_reference_v<Awaitable> && std::is_move_constructible_v<Awaitable> &&
+            std::is_same_v<decltype(get_awaiter(std::declval<Awaitable>(), priority<2>{})), Awaitable&&>,
+        Awaitable, decltype(get_awaiter(std::declval<Awaitable>(), priority<2>{}))>;
+
+    plain_await(coroutine_track& track, const await_site& site, Awaitable&& a)
+        : inner_(get_awaiter(static_cast<Awaitable&&>(a), priority<2>{})), track_(&track), site_(site) {}
+    plain_await(plain_await&&) = default;
+    plain_await& operator=(const plain_await&) = delete;
+
+    bool await_ready() { return inner_.await_ready(); }
+
+    template <class Promise>
+    auto await_suspend(std::coroutine_handle<Promise> h)
+        -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
+        frame* cur = this_thread.current;
+        if (!owns_current(*track_, cur, site_.function, track_)) {
+            handle_ = h.address();  // a pass-through, as in ABT_AWAIT
+            return inner_.await_suspend(h);
+        }
+        const frame_site* at = intern_await_site(site_.file, site_.line);  // may throw: before anything changes
+        track_->mine = cur;
+        hand_over_ticket t;
+        suspend_activation(cur, suspended_, t, at, h.address());
+        return suspend_through(inner_, suspended_, t, h);
+    }
+
+    ABT_DETAIL_ALWAYS_INLINE decltype(auto) await_resume() {  // inlined: see resume_activation
+        if (suspended_.innermost != nullptr || handle_ != nullptr) track_->below = this_thread.current;
+        resume_after_await(suspended_, handle_);
+        return inner_.await_resume();
+    }
+
+private:
+    awaiter_type inner_;
+    coroutine_track* track_;  // in the promise: lives as long as the coroutine
+    await_site site_;
+    const void* handle_ = nullptr;  // the awaiting coroutine, when it passed through
+    suspension suspended_;
+};
+
+/// co_await ABT_AWAIT(x) in a coroutine whose promise is a framed_promise:
+/// ABT_AWAIT's awaiter as it is, and the coroutine's code runs again from
+/// the resumer's current frame (coroutine_track::below) when it resumes.
+template <class Point>
+class tracked_await {
+public:
+    tracked_await(coroutine_track& track, Point& point) noexcept : point_(point), track_(&track) {}
+
+    bool await_ready() { return point_.await_ready(); }
+
+    template <class Handle>
+    auto await_suspend(Handle h) -> decltype(std::declval<Point&>().await_suspend(h)) {
+        suspended_ = true;  // before: *this may be gone once it returned
+        return point_.await_suspend(h);
+    }
+
+    ABT_DETAIL_ALWAYS_INLINE decltype(auto) await_resume() {  // inlined: see resume_activation
+        if (suspended_) track_->below = this_thread.current;  // before the frames are active again
+        return point_.await_resume();
+    }
+
+private:
+    Point& point_;  // the co_await's temporary: lives to the end of the full expression
+    coroutine_track* track_;
+    bool suspended_ = false;
+};
+
+}  // namespace detail
+
+class framed_promise {
+public:
+    framed_promise() noexcept : track_{detail::this_thread.current, nullptr} {}
+
+    template <class Awaitable>
+    detail::plain_await<Awaitable> await_transform(Awaitable&& a, await_site site = {}) {
+        return detail::plain_await<Awaitable>(track_, site, static_cast<Awaitable&&>(a));
+    }
+    template <class Awaitable>
+    detail::tracked_await<detail::await_point<Awaitable>> await_transform(detail::await_point<Awaitable>&& a,
+                                                                          await_site = {}) noexcept {
+        return detail::tracked_await<detail::await_point<Awaitable>>(track_, a);
+    }
+
+private:
+    detail::coroutine_track track_;
+};
+
+namespace detail {
 
 #endif  // ABT_DETAIL_HAS_COROUTINES
 
@@ -2566,10 +2990,9 @@ public:
     }
     ~work_item_scope() {
         if (this_thread.current != nullptr)
-            report_misuse(this_thread.current,
-                          "was still active when its work item (ABT_WORK_ITEM, ABT_SPAWN) ended; its coroutine "
-                          "suspended through a co_await that bypassed ABT_AWAIT",
-                          bypassed_await_fix);
+            report_bypassed_await(this_thread.current,
+                                  "was still active when its work item (ABT_WORK_ITEM, ABT_SPAWN) ended; its "
+                                  "coroutine suspended through a co_await that bypassed ABT_AWAIT");
         if (this_thread.slot_armed) {
             thread_slots& handovers = this_thread_slots();
             pop_to(handovers, saved_size_);
@@ -3216,8 +3639,8 @@ inline void append_site_key(std::string& key, const frame_site* s) {
 /// signature, so the same children, each signature once, maybe in another
 /// order: they are paired by signature).
 inline void merge_times(dump_node& a, const dump_node& b) {
-    a.wait_min = std::min(a.wait_min, b.wait_min);
-    a.wait_max = std::max(a.wait_max, b.wait_max);
+    a.wait_min = (std::min)(a.wait_min, b.wait_min);
+    a.wait_max = (std::max)(a.wait_max, b.wait_max);
     for (dump_node& ac : a.children)
         for (const dump_node& bc : b.children)
             if (bc.signature == ac.signature) {
@@ -3293,8 +3716,8 @@ inline std::vector<dump_entry> group_entries(std::vector<dump_entry> entries) {
             dump_entry& g = groups[it->second];
             g.count += e.count;
             g.ids.insert(g.ids.end(), e.ids.begin(), e.ids.end());
-            g.age_min = std::min(g.age_min, e.age_min);
-            g.age_max = std::max(g.age_max, e.age_max);
+            g.age_min = (std::min)(g.age_min, e.age_min);
+            g.age_max = (std::max)(g.age_max, e.age_max);
             if (g.name != e.name) g.name.clear();
             if (g.tags != e.tags) g.tags.clear();
             merge_times(g.root, e.root);
@@ -3797,10 +4220,9 @@ public:
     }
     ~reenter_scope() {
         if (this_thread.current != frame_)
-            report_misuse(this_thread.current != nullptr ? this_thread.current : frame_,
-                          "was still active when the callback that re-entered its persistent frame returned; "
-                          "a coroutine suspended through a co_await that bypassed ABT_AWAIT",
-                          bypassed_await_fix);
+            report_bypassed_await(this_thread.current != nullptr ? this_thread.current : frame_,
+                                  "was still active when the callback that re-entered its persistent frame "
+                                  "returned; a coroutine suspended through a co_await that bypassed ABT_AWAIT");
         {
             lock_guard guard(*lock_);
             const unsigned inside = frame_->entries.load(std::memory_order_relaxed) - 1;
@@ -4133,7 +4555,7 @@ struct watchdog::state {
                     for (const running_frame& r : running)
                         if (r.task == t.id && r.frame == f.first && r.changes == f.second) frame_since = r.since;
                     seen.push_back({t.id, f.first, f.second, frame_since});
-                    since = std::min(since, frame_since);
+                    since = (std::min)(since, frame_since);
                 }
                 if (detail::elapsed(now, since) > running_limit) {
                     report += "async_backtrace: watchdog: task ";
@@ -4142,6 +4564,7 @@ struct watchdog::state {
                     report += t.frames[0].name;
                     report += ") has run without suspending for ";
                     detail::append_duration(report, detail::elapsed(now, since));
+                    report += " (code that never yields, or a co_await that bypassed ABT_AWAIT left a frame active)";
                     if (t.held != 0) {
                         report += "; ";
                         report += detail::running_note(t.held).substr(std::strlen("[running] and "));

@@ -2,9 +2,16 @@
 // a lazy task<T> with symmetric transfer, an eager detached coroutine, a join
 // (when_all) that starts its children inline through unframed helper
 // coroutines, a single-threaded run loop, a thread pool and an event.
-// None of it knows about async_backtrace.hpp.
+// None of it knows about async_backtrace.hpp, except for one line: with
+// ABT_TEST_PLAIN_AWAIT (make test's plain-await binaries) the promises of
+// task and detached derive from abt::framed_promise, so that a plain co_await
+// in a framed coroutine is an ABT_AWAIT. basic_task<T, Hooks> takes the base.
 #ifndef ABT_TESTS_CORO_HPP
 #define ABT_TESTS_CORO_HPP
+
+#if defined(ABT_TEST_PLAIN_AWAIT)
+#include "../async_backtrace.hpp"
+#endif
 
 #include <atomic>
 #include <condition_variable>
@@ -22,12 +29,18 @@ namespace coro {
 
 // ---- task<T>: lazy; awaiting it transfers control to it symmetrically -------
 
-template <class T>
-class task;
-
 namespace detail {
 
-struct promise_base {
+/// The promises' base: none, or the line that makes plain co_await framed.
+struct no_promise_hooks {};
+#if defined(ABT_TEST_PLAIN_AWAIT)
+using default_promise_hooks = ::abt::framed_promise;
+#else
+using default_promise_hooks = no_promise_hooks;
+#endif
+
+template <class Hooks>
+struct promise_base : Hooks {
     std::coroutine_handle<> continuation;
     std::exception_ptr error;
     // Set at the final suspension, as the coroutine's last access to its
@@ -50,48 +63,50 @@ struct promise_base {
     void unhandled_exception() noexcept { error = std::current_exception(); }
 };
 
-template <class T>
-struct promise : promise_base {
+template <class T, class Hooks>
+struct promise : promise_base<Hooks> {
     std::optional<T> value;
     template <class U>
     void return_value(U&& v) {
         value.emplace(std::forward<U>(v));
     }
     T take() {
-        if (error) std::rethrow_exception(error);
+        if (this->error) std::rethrow_exception(this->error);
         return std::move(*value);
     }
 };
 
-template <>
-struct promise<void> : promise_base {
+template <class Hooks>
+struct promise<void, Hooks> : promise_base<Hooks> {
     void return_void() noexcept {}
     void take() {
-        if (error) std::rethrow_exception(error);
+        if (this->error) std::rethrow_exception(this->error);
     }
 };
 
 }  // namespace detail
 
-template <class T = void>
-class task {
+template <class T = void, class Hooks = detail::default_promise_hooks>
+class basic_task {
 public:
-    struct promise_type : detail::promise<T> {
-        task get_return_object() { return task(std::coroutine_handle<promise_type>::from_promise(*this)); }
+    struct promise_type : detail::promise<T, Hooks> {
+        basic_task get_return_object() {
+            return basic_task(std::coroutine_handle<promise_type>::from_promise(*this));
+        }
     };
     using handle = std::coroutine_handle<promise_type>;
 
-    task() = default;
-    explicit task(handle h) : h_(h) {}
-    task(task&& other) noexcept : h_(std::exchange(other.h_, {})) {}
-    task& operator=(task&& other) noexcept {
+    basic_task() = default;
+    explicit basic_task(handle h) : h_(h) {}
+    basic_task(basic_task&& other) noexcept : h_(std::exchange(other.h_, {})) {}
+    basic_task& operator=(basic_task&& other) noexcept {
         if (this != &other) {
             reset();
             h_ = std::exchange(other.h_, {});
         }
         return *this;
     }
-    ~task() { reset(); }
+    ~basic_task() { reset(); }
 
     struct awaiter {
         handle h;
@@ -119,10 +134,13 @@ private:
     handle h_;
 };
 
+template <class T = void>
+using task = basic_task<T>;
+
 // ---- detached: an eager coroutine that frees itself when it ends ------------
 
 struct detached {
-    struct promise_type {
+    struct promise_type : detail::default_promise_hooks {
         detached get_return_object() noexcept { return {}; }
         std::suspend_never initial_suspend() noexcept { return {}; }
         std::suspend_never final_suspend() noexcept { return {}; }

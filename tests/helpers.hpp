@@ -4,6 +4,14 @@
 
 #include "../async_backtrace.hpp"
 
+// The plain-await binaries (make test: -DABT_TEST_PLAIN_AWAIT) run the same
+// semantic tests with every ABT_AWAIT(x) written as a plain co_await x: the
+// test kit's promises are abt::framed_promise then (tests/coro.hpp).
+#if defined(ABT_TEST_PLAIN_AWAIT)
+#undef ABT_AWAIT
+#define ABT_AWAIT(...) (__VA_ARGS__)
+#endif
+
 #include <algorithm>
 #include <chrono>
 #include <cstddef>

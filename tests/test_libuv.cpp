@@ -113,7 +113,11 @@ void connection::close() {
         h->data = this;
         uv_close(h, [](uv_handle_t* closed) {
             auto* c = static_cast<connection*>(closed->data);
-            if (--c->handles_open == 0) c->srv.connections.erase(
+            {
+                ABT_REENTER(c->frame);  // the README's close-callback pattern: the scope ends before the frame goes
+                --c->handles_open;
+            }
+            if (c->handles_open == 0) c->srv.connections.erase(
                 std::find_if(c->srv.connections.begin(), c->srv.connections.end(),
                              [c](const std::unique_ptr<connection>& p) { return p.get() == c; }));
         });

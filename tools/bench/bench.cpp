@@ -83,7 +83,7 @@ BENCHMARK(case2_root_frame_bare)->ThreadPerCpu();
 
 // ---- case 3: one suspend + resume of a framed coroutine ----------------------
 
-template <coro::detached (*Loop)(std::coroutine_handle<>*, const bool*)>
+template <auto Loop>
 void run_await_loop(benchmark::State& state) {
     std::coroutine_handle<> h;
     bool stop = false;
@@ -96,13 +96,19 @@ void case3_await_framed(benchmark::State& state) { run_await_loop<await_loop_fra
 void case3_await_bare(benchmark::State& state) { run_await_loop<await_loop_bare>(state); }
 BENCHMARK(case3_await_framed);
 BENCHMARK(case3_await_bare);
+// The same with abt::framed_promise: a plain co_await in a framed coroutine,
+// and an unframed coroutine of that type (the hook's cost where unused).
+void case3_await_plain(benchmark::State& state) { run_await_loop<await_loop_plain>(state); }
+void case3_await_hooked_unframed(benchmark::State& state) { run_await_loop<await_loop_hooked_unframed>(state); }
+BENCHMARK(case3_await_plain);
+BENCHMARK(case3_await_hooked_unframed);
 
 // ---- case 4: a chain of 10 lazy tasks, each awaiting the next ----------------
 
-template <coro::task<int> (*Chain)(int)>
+template <auto Chain>
 void run_chain(benchmark::State& state) {
     for (auto _ : state) {
-        coro::task<int> t = Chain(9);  // 10 tasks
+        auto t = Chain(9);  // 10 tasks
         t.start();
         benchmark::DoNotOptimize(t.result());
     }
@@ -111,6 +117,10 @@ void case4_chain10_framed(benchmark::State& state) { run_chain<chain_framed>(sta
 void case4_chain10_bare(benchmark::State& state) { run_chain<chain_bare>(state); }
 BENCHMARK(case4_chain10_framed);
 BENCHMARK(case4_chain10_bare);
+void case4_chain10_plain(benchmark::State& state) { run_chain<chain_plain>(state); }
+void case4_chain10_hooked_unframed(benchmark::State& state) { run_chain<chain_hooked_unframed>(state); }
+BENCHMARK(case4_chain10_plain);
+BENCHMARK(case4_chain10_hooked_unframed);
 
 // ---- case 5: a callback operation: a persistent frame, 10 callbacks ------------
 

@@ -53,6 +53,37 @@ inline coro::task<int> chain_bare(int depth) {
     co_return 1 + co_await chain_bare(depth - 1);
 }
 
+// ---- cases 3 and 4 with abt::framed_promise: plain co_await ----------------------
+/// coro::detached with the line that makes plain co_await framed.
+struct hooked_detached {
+    struct promise_type : abt::framed_promise {
+        hooked_detached get_return_object() noexcept { return {}; }
+        std::suspend_never initial_suspend() noexcept { return {}; }
+        std::suspend_never final_suspend() noexcept { return {}; }
+        void return_void() noexcept {}
+        void unhandled_exception() noexcept { std::terminate(); }
+    };
+};
+using hooked_task = coro::basic_task<int, abt::framed_promise>;
+
+inline hooked_detached await_loop_plain(std::coroutine_handle<>* slot, const bool* stop) {
+    ABT_FRAMED();
+    while (!*stop) co_await park{slot};
+}
+/// Unframed, of a framed_promise type: what the hook costs code that does not use it.
+inline hooked_detached await_loop_hooked_unframed(std::coroutine_handle<>* slot, const bool* stop) {
+    while (!*stop) co_await park{slot};
+}
+inline hooked_task chain_plain(int depth) {
+    ABT_FRAMED();
+    if (depth == 0) co_return 1;
+    co_return 1 + co_await chain_plain(depth - 1);
+}
+inline hooked_task chain_hooked_unframed(int depth) {
+    if (depth == 0) co_return 1;
+    co_return 1 + co_await chain_hooked_unframed(depth - 1);
+}
+
 }  // namespace bench_cases
 
 #endif

@@ -64,6 +64,13 @@ def main():
                      "met" if many <= 2 * one else "NOT met"))
     pair("3 ABT_AWAIT suspend+resume", "case3_await_framed", "case3_await_bare", "+5 ns", limit_ns=5)
     pair("4 chain of 10 lazy tasks", "case4_chain10_framed", "case4_chain10_bare", "<= 1.20x", limit_ratio=1.20)
+    pair("3p plain co_await (framed_promise)", "case3_await_plain", "case3_await_bare", "+5 ns", limit_ns=5)
+    pair("3u unframed, framed_promise type", "case3_await_hooked_unframed", "case3_await_bare",
+         "+0.5 ns", limit_ns=0.5)
+    pair("4p chain of 10, plain co_await", "case4_chain10_plain", "case4_chain10_bare", "<= 1.20x",
+         limit_ratio=1.20)
+    pair("4u chain of 10, unframed, framed_promise", "case4_chain10_hooked_unframed", "case4_chain10_bare",
+         "<= 1.02x", limit_ratio=1.02)
     pair("5 persistent frame, 10 callbacks", "case5_callbacks10_framed", "case5_callbacks10_bare", "(none)")
     for n in ("10000", "100000"):
         name = f"case6_dump/{n}/iterations:5"
