@@ -4185,20 +4185,22 @@ struct watchdog::state {
                 return;
             }
             // Stalled: waits at a site (or idle) longer than the limit. Only
-            // the innermost stalled frames are reported (an outer frame that
-            // waits for a stalled child says nothing more).
-            const auto stalled = [&](const detail::frame_copy& f) {
-                const bool waits_here = f.state == detail::frame_state::idle ||
-                                        (f.state == detail::frame_state::suspended && f.wait != &detail::no_await_site);
-                return waits_here && detail::elapsed(now, f.since) > suspended_limit;
+            // the innermost waiting frames are reported: an outer frame that
+            // waits for a frame below it says nothing, even before that one
+            // is stalled. (Its wait began first: an ABT_AWAIT of a child
+            // counts the child's run up to its own suspension. Judged alone,
+            // it would pass the limit first and be named for the episode.)
+            const auto waits = [&](const detail::frame_copy& f) {
+                return f.state == detail::frame_state::idle ||
+                       (f.state == detail::frame_state::suspended && f.wait != &detail::no_await_site);
             };
             for (std::size_t i = 0; i < t.frames.size(); ++i) {
                 const detail::frame_copy& f = t.frames[i];
-                if (!stalled(f)) continue;
-                bool stalled_below = false;
-                for (std::size_t k = i + 1; k < t.frames.size() && t.frames[k].depth > f.depth && !stalled_below; ++k)
-                    stalled_below = stalled(t.frames[k]);
-                if (stalled_below) continue;
+                if (!waits(f) || detail::elapsed(now, f.since) <= suspended_limit) continue;
+                bool waits_below = false;
+                for (std::size_t k = i + 1; k < t.frames.size() && t.frames[k].depth > f.depth && !waits_below; ++k)
+                    waits_below = waits(t.frames[k]);
+                if (waits_below) continue;
                 report += "async_backtrace: watchdog: task ";
                 detail::append_number(report, t.id);
                 report += " (";
