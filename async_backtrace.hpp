@@ -179,6 +179,10 @@
 //   ABT_DUMP_WAIT_MS   How long taskdump_tree(true) waits for running tasks
 //                      before it shows them as [running]. Default 1000. (If
 //                      translation units disagree, one of the values is used.)
+//   -fno-exceptions    Supported (detected, no switch; build every translation
+//                      unit the same way). A failed allocation or thread start
+//                      then ends the program (std::terminate), in
+//                      install_signal_dump too instead of returning false.
 //
 // 7. DEBUGGERS
 //   tools/abt_gdb.py prints the tree from a live process or a core file
@@ -294,6 +298,33 @@
 #endif
 #ifndef ABT_DETAIL_TSAN
 #define ABT_DETAIL_TSAN 0
+#endif
+
+// Exceptions: off under -fno-exceptions (g++, clang++) or without /EHsc (MSVC).
+// __cpp_exceptions is the standard test; clang++ also defines __EXCEPTIONS
+// for -fexceptions -fno-cxx-exceptions, where try is an error, so only other
+// compilers fall back to __EXCEPTIONS (g++) and _CPPUNWIND (MSVC).
+#if defined(__cpp_exceptions)
+#define ABT_DETAIL_HAS_EXCEPTIONS 1
+#elif !defined(__clang__) && (defined(__EXCEPTIONS) || defined(_CPPUNWIND))
+#define ABT_DETAIL_HAS_EXCEPTIONS 1
+#else
+#define ABT_DETAIL_HAS_EXCEPTIONS 0
+#endif
+
+// try, catch (...) and throw; that compile without exceptions too. Then nothing
+// in the header throws or catches: a failed allocation or thread start, which
+// the standard library reports by throwing, ends the program (std::terminate).
+// The catch block is dead code, kept as the else of an if (true) so that it
+// is still compiled and type-checked.
+#if ABT_DETAIL_HAS_EXCEPTIONS
+#define ABT_DETAIL_TRY try
+#define ABT_DETAIL_CATCH_ALL catch (...)
+#define ABT_DETAIL_RETHROW throw
+#else
+#define ABT_DETAIL_TRY if (true)
+#define ABT_DETAIL_CATCH_ALL else
+#define ABT_DETAIL_RETHROW static_cast<void>(0)
 #endif
 
 #define ABT_DETAIL_CAT2(a, b) a##b
@@ -961,6 +992,7 @@ namespace detail {
 //     published frames, all changed under the lock, never during user code.
 //   - Exceptions: every change is undone by a destructor or a catch in
 //     ABT_AWAIT; ABT_AWAIT reactivates the frame when await_suspend throws.
+//     Without exceptions (ABT_DETAIL_HAS_EXCEPTIONS 0) nothing throws.
 //   - Misuse: a frame that ends while it is not `current` and not suspended
 //     (its coroutine suspended through a bare co_await) is reported with its
 //     file:line before anything is touched, and the process aborts. So is a
@@ -2696,14 +2728,15 @@ auto suspend_through(Inner& inner, suspension& s, const hand_over_ticket& t, Han
 
 template <class Inner, class Handle>
 decltype(auto) call_inner(Inner& inner, suspension& s, const hand_over_ticket& t, Handle h) {
-    try {
+    // (Without exceptions await_suspend cannot throw: a plain call.)
+    ABT_DETAIL_TRY {
         return inner.await_suspend(h);
-    } catch (...) {  // the coroutine counts as resumed (so the awaiter lives): make its frames active again
+    } ABT_DETAIL_CATCH_ALL {  // the coroutine counts as resumed (so the awaiter lives): make its frames active again
         end_suspend(t.serial, t.resumer, suspend_outcome::not_suspended, nullptr);
         resume_activation(s);
         s.innermost->resumed_at = nullptr;  // not the coroutine's body here, but a call inside it
         s = suspension{};  // await_resume is not called after a throw; nothing to undo twice
-        throw;
+        ABT_DETAIL_RETHROW;
     }
 }
 
@@ -3355,12 +3388,12 @@ void for_each_task_copy(bool wait_for_running_tasks, Sink sink) {
         locked_copy_task(reader, t, own, copy);
         locked_insert_cursor_after(&cursor, t);
         r.lock.unlock();
-        try {
+        ABT_DETAIL_TRY {  // (without exceptions the sink cannot throw: a plain call)
             sink(static_cast<const task_copy&>(copy));
-        } catch (...) {
+        } ABT_DETAIL_CATCH_ALL {
             r.lock.lock();
             locked_remove_cursor(&cursor);
-            throw;
+            ABT_DETAIL_RETHROW;
         }
         r.lock.lock();
         t = cursor.next_sibling;
@@ -4483,9 +4516,10 @@ inline bool install_signal_dump(int signo, std::FILE* out, const dump_options& o
     }
     if (signo <= 0 || !detail::make_wake_pipe(st)) return false;
     detail::drain_wake_pipe(st.pipe_fds[0]);
-    try {
+    // A thread that cannot start: false here; without exceptions, std::terminate.
+    ABT_DETAIL_TRY {
         st.watcher = new std::thread(detail::dump_on_wake_ups, st.pipe_fds[0], signo, out, options);
-    } catch (...) {
+    } ABT_DETAIL_CATCH_ALL {
         return false;
     }
     detail::signal_dump_wake_fd.store(st.pipe_fds[1], std::memory_order_relaxed);
@@ -4574,20 +4608,22 @@ struct watchdog::state {
                 return;
             }
             // Stalled: waits at a site (or idle) longer than the limit. Only
-            // the innermost stalled frames are reported (an outer frame that
-            // waits for a stalled child says nothing more).
-            const auto stalled = [&](const detail::frame_copy& f) {
-                const bool waits_here = f.state == detail::frame_state::idle ||
-                                        (f.state == detail::frame_state::suspended && f.wait != &detail::no_await_site);
-                return waits_here && detail::elapsed(now, f.since) > suspended_limit;
+            // the innermost waiting frames are reported: an outer frame that
+            // waits for a frame below it says nothing, even before that one
+            // is stalled. (Its wait began first: an ABT_AWAIT of a child
+            // counts the child's run up to its own suspension. Judged alone,
+            // it would pass the limit first and be named for the episode.)
+            const auto waits = [&](const detail::frame_copy& f) {
+                return f.state == detail::frame_state::idle ||
+                       (f.state == detail::frame_state::suspended && f.wait != &detail::no_await_site);
             };
             for (std::size_t i = 0; i < t.frames.size(); ++i) {
                 const detail::frame_copy& f = t.frames[i];
-                if (!stalled(f)) continue;
-                bool stalled_below = false;
-                for (std::size_t k = i + 1; k < t.frames.size() && t.frames[k].depth > f.depth && !stalled_below; ++k)
-                    stalled_below = stalled(t.frames[k]);
-                if (stalled_below) continue;
+                if (!waits(f) || detail::elapsed(now, f.since) <= suspended_limit) continue;
+                bool waits_below = false;
+                for (std::size_t k = i + 1; k < t.frames.size() && t.frames[k].depth > f.depth && !waits_below; ++k)
+                    waits_below = waits(t.frames[k]);
+                if (waits_below) continue;
                 report += "async_backtrace: watchdog: task ";
                 detail::append_number(report, t.id);
                 report += " (";
@@ -4625,11 +4661,11 @@ struct watchdog::state {
 
 inline watchdog::watchdog(const watchdog_options& options) : state_(new state()) {
     state_->options = options;
-    try {
+    ABT_DETAIL_TRY {  // a thread that cannot start throws (without exceptions: std::terminate)
         state_->thread = std::thread([s = state_] { s->run(); });
-    } catch (...) {
+    } ABT_DETAIL_CATCH_ALL {
         delete state_;
-        throw;
+        ABT_DETAIL_RETHROW;
     }
 }
 

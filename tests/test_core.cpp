@@ -158,6 +158,7 @@ TEST_CASE("backtrace locations carry file and line" * doctest::skip(!ABT_ENABLED
     CHECK(bt[0].line == line);
 }
 
+#if defined(__cpp_exceptions)  // not in the -fno-exceptions binaries (test-*-noexc)
 namespace {
 [[noreturn]] void throw_from_deep_frame(int depth) {
     ABT_FRAMED();
@@ -174,6 +175,7 @@ TEST_CASE("exceptions unwinding through framed functions restore the thread's st
     CHECK(abt::task_count() == 1);
     CHECK(testing::count_of(abt::taskdump_tree(), "throw_from_deep_frame") == 0);
 }
+#endif
 
 TEST_CASE("recursion nests frames one per call" * doctest::skip(!ABT_ENABLED)) {
     std::function<std::size_t(int)> recurse = [&](int n) -> std::size_t {

@@ -409,6 +409,7 @@ TEST_CASE("children of one task run in parallel on different threads" * doctest:
 }
 
 // ---- 8: exceptions ---------------------------------------------------------------------
+#if defined(__cpp_exceptions)  // not in the -fno-exceptions binaries (test-*-noexc)
 
 coro::task<int> thrower() {
     ABT_FRAMED();
@@ -446,6 +447,7 @@ TEST_CASE("exceptions through framed coroutines and await_suspend leave every th
     CHECK(abt::backtrace().empty());
     CHECK(abt::task_count() == 0);
 }
+#endif
 
 // ---- 9: partial annotation --------------------------------------------------------------
 

@@ -348,6 +348,41 @@ TEST_CASE("watchdog: one report per stall episode, for long waits and for tasks 
     CHECK(text.find("\xE2\x95\xBC diag::session at ") != std::string::npos);  // the dump of the first episode
 }
 
+namespace diag {
+
+unsigned slow_leaf_wait_line = 0;
+
+/// A leaf that runs 50 ms before it suspends: the wait of the frame that
+/// awaits it began at that ABT_AWAIT, so it passes any limit 50 ms earlier.
+coro::task<> slow_leaf() {
+    ABT_FRAMED();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    slow_leaf_wait_line = __LINE__; co_await ABT_AWAIT(never.wait());
+}
+coro::task<> awaits_slow_leaf() {
+    ABT_FRAMED();
+    co_await ABT_AWAIT(slow_leaf());
+}
+
+}  // namespace diag
+
+TEST_CASE("watchdog: a frame that awaits a waiting child is not named, even before the child passes the limit" *
+          doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    std::FILE* out = std::tmpfile();
+    REQUIRE(out != nullptr);
+    {
+        abt::watchdog dog(quick_watchdog(out, std::chrono::milliseconds(100)));
+        coro::task<> t = awaits_slow_leaf();
+        t.start();
+        REQUIRE(testing::wait_until([&] { return dog.episodes() == 1; }));
+    }
+    const std::string text = contents_of(out);
+    std::fclose(out);
+    CHECK(count_of(text, "(diag::slow_leaf) at " + at(slow_leaf_wait_line) + " suspended for ") == 1);
+    CHECK(count_of(text, "(diag::awaits_slow_leaf) at ") == 0);
+}
+
 TEST_CASE("task_watermark: tasks made since and still alive are leaks, shown as a tree" *
           doctest::skip(!ABT_ENABLED)) {
     using namespace diag;
