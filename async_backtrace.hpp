@@ -2921,19 +2921,14 @@ public:
 
     bool await_ready() { return inner_.await_ready(); }
 
+    // Inlined up to the ownership test: a coroutine with no frame of its own
+    // (the common unframed case) pays a thread-local read and a compare.
     template <class Promise>
-    auto await_suspend(std::coroutine_handle<Promise> h)
+    ABT_DETAIL_ALWAYS_INLINE auto await_suspend(std::coroutine_handle<Promise> h)
         -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
         frame* cur = this_thread.current;
-        if (!owns_current(*track_, cur, site_.function, track_)) {
-            handle_ = h.address();  // a pass-through, as in ABT_AWAIT
-            return inner_.await_suspend(h);
-        }
-        const frame_site* at = intern_await_site(site_.file, site_.line);  // may throw: before anything changes
-        track_->mine = cur;
-        hand_over_ticket t;
-        suspend_activation(cur, suspended_, t, at, h.address());
-        return suspend_through(inner_, suspended_, t, h);
+        if (cur == nullptr || cur == track_->below) return pass_through(h);
+        return suspend_if_owned(h, cur);
     }
 
     ABT_DETAIL_ALWAYS_INLINE decltype(auto) await_resume() {  // inlined: see resume_activation
@@ -2943,6 +2938,22 @@ public:
     }
 
 private:
+    template <class Handle>
+    ABT_DETAIL_ALWAYS_INLINE auto pass_through(Handle h) -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
+        handle_ = h.address();  // as in ABT_AWAIT: see resume_after_await
+        return inner_.await_suspend(h);
+    }
+
+    template <class Handle>
+    auto suspend_if_owned(Handle h, frame* cur) -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
+        if (!owns_current(*track_, cur, site_.function, track_)) return pass_through(h);
+        const frame_site* at = intern_await_site(site_.file, site_.line);  // may throw: before anything changes
+        track_->mine = cur;
+        hand_over_ticket t;
+        suspend_activation(cur, suspended_, t, at, h.address());
+        return suspend_through(inner_, suspended_, t, h);
+    }
+
     awaiter_type inner_;
     coroutine_track* track_;  // in the promise: lives as long as the coroutine
     await_site site_;
