@@ -2314,8 +2314,8 @@ private:
 /// What ABT_AWAIT keeps across a suspension, in the awaiter: the frames it
 /// suspended (innermost null: none). Used again only when it resumes.
 struct suspension {
-    frame* innermost = nullptr;
-    frame* top = nullptr;
+    frame* innermost;  // (no initializers: plain_await writes it only when it suspends)
+    frame* top;
 };
 
 /// What end_suspend needs: kept by await_suspend in locals, since the awaiter
@@ -2796,7 +2796,7 @@ private:
     const char* function_id_;
     const frame_site* enclosing_;
     const void* handle_ = nullptr;  // the awaiting coroutine, when ABT_AWAIT passed it through
-    suspension suspended_;
+    suspension suspended_{};
 };
 
 template <class Awaitable>
@@ -2932,14 +2932,20 @@ public:
     }
 
     ABT_DETAIL_ALWAYS_INLINE decltype(auto) await_resume() {  // inlined: see resume_activation
-        if (suspended_.innermost != nullptr || handle_ != nullptr) track_->below = this_thread.current;
-        resume_after_await(suspended_, handle_);
+        if (outcome_ != outcome::ready) {
+            track_->below = this_thread.current;
+            if (outcome_ == outcome::suspended)
+                resume_activation(suspended_);
+            else
+                forget_transfers_to(handle_);
+        }
         return inner_.await_resume();
     }
 
 private:
     template <class Handle>
     ABT_DETAIL_ALWAYS_INLINE auto pass_through(Handle h) -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
+        outcome_ = outcome::passed;
         handle_ = h.address();  // as in ABT_AWAIT: see resume_after_await
         return inner_.await_suspend(h);
     }
@@ -2951,14 +2957,20 @@ private:
         track_->mine = cur;
         hand_over_ticket t;
         suspend_activation(cur, suspended_, t, at, h.address());
-        return suspend_through(inner_, suspended_, t, h);
+        outcome_ = outcome::suspended;
+        return suspend_through(inner_, suspended_, t, h);  // on a throw, await_resume is not called
     }
+
+    // What await_suspend did; `handle_` and `suspended_` are set only by it
+    // (a co_await whose await_ready said yes writes one byte).
+    enum class outcome : unsigned char { ready, passed, suspended };
 
     awaiter_type inner_;
     coroutine_track* track_;  // in the promise: lives as long as the coroutine
     await_site site_;
-    const void* handle_ = nullptr;  // the awaiting coroutine, when it passed through
-    suspension suspended_;
+    outcome outcome_ = outcome::ready;
+    const void* handle_;  // passed: the awaiting coroutine
+    suspension suspended_;  // suspended: its frames
 };
 
 /// co_await ABT_AWAIT(x) in a coroutine whose promise is a framed_promise:
