@@ -227,7 +227,8 @@ TEST_CASE("framed_promise: composes with a promise's own await_transform" * doct
 
 namespace hooked {
 
-unsigned deep_wait_line;
+/// (A constant: the line is awaited on a pool thread while the test reads it.)
+constexpr unsigned deep_wait_line = __LINE__ + 8;
 
 /// Recursion through lazy children, each framed at its top, hopping to a
 /// pool thread on the way down.
@@ -235,7 +236,6 @@ task<int> deep(int depth, coro::thread_pool& pool, coro::event& ev) {
     ABT_FRAMED();
     if (depth == 0) {
         co_await pool.schedule();
-        deep_wait_line = __LINE__ + 1;
         co_await ev.wait();
         co_return 0;
     }
