@@ -38,11 +38,14 @@ TEST_BINARIES := $(BUILD)/test-gcc $(BUILD)/test-clang-O2 $(BUILD)/test-gcc-asan
                  $(BUILD)/test-boost-asio-clang-tsan $(BUILD)/test-boost-asio-gcc-disabled
 # The suite again with -fno-exceptions (without its exception tests), g++ and clang++.
 TEST_BINARIES += $(BUILD)/test-gcc-noexc $(BUILD)/test-clang-noexc
+# The suite in the separate mode (ABT_SEPARATE_IMPLEMENTATION, one implementation file).
+TEST_BINARIES += $(BUILD)/test-gcc-separate
 
 DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev libbenchmark-dev libuv1-dev libasio-dev libboost1.81-dev \
                 gdb graphviz wrk curl
 
-.PHONY: all example examples test check test-binaries deps check-include check-abi check-tu check-so check-e2e bench bench-smoke hotpath clean help
+.PHONY: all example examples test check test-binaries deps check-include check-abi check-tu check-so check-e2e bench bench-smoke hotpath \
+        compile-cost compile-cost-smoke clean help
 
 all: examples $(TEST_BINARIES)
 
@@ -56,6 +59,7 @@ help:
 	@echo "               on 127.0.0.1 (part of make test)"
 	@echo "make bench     run the benchmark suite (Google Benchmark) and print the summary table"
 	@echo "make hotpath   instructions per operation of the hot paths (callgrind) and case 1's assembly"
+	@echo "make compile-cost  what the header costs a translation unit (g++, clang++, -O0, -O2; both modes)"
 	@echo "make deps      install missing Debian packages ($(DEB_PACKAGES))"
 	@echo "make clean     remove $(BUILD)/"
 
@@ -167,6 +171,24 @@ $(BUILD)/test-gcc-noexc: $(TEST_DEPS) | $(BUILD) deps
 
 $(BUILD)/test-clang-noexc: $(TEST_DEPS) | $(BUILD) deps
 	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(CLANG_ASAN) $(NOEXC) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread $(TEST_LIBS)
+
+# The separate mode (README: Compile cost): each test file is compiled with
+# -DABT_SEPARATE_IMPLEMENTATION (and ABT_FULL_API, as they dump), except
+# other_tu.cpp, which uses only the light part (ABT_FRAMED, task_count);
+# tests/abt_implementation.cpp holds the definitions. g++, ASan+UBSan.
+SEPARATE := -DABT_SEPARATE_IMPLEMENTATION
+
+$(BUILD)/test-gcc-separate: $(TEST_DEPS) tests/abt_implementation.cpp | $(BUILD) deps
+	@mkdir -p $(BUILD)/separate
+	@set -e; for f in $(filter-out tests/other_tu.cpp,$(TEST_SOURCES)); do \
+	  echo "$(GXX) ... $(SEPARATE) -DABT_FULL_API -c $$f"; \
+	  $(GXX) $(STD) $(WARNINGS) $(DEBUG) $(ASAN) $(TEST_DEFS) $(SEPARATE) -DABT_FULL_API -c $$f \
+	    -o $(BUILD)/separate/$$(basename $$f .cpp).o; done
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $(ASAN) $(TEST_DEFS) $(SEPARATE) -c tests/other_tu.cpp -o $(BUILD)/separate/other_tu.o
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $(ASAN) $(TEST_DEFS) -c tests/abt_implementation.cpp \
+	  -o $(BUILD)/separate/abt_implementation.o
+	$(GXX) $(ASAN) $(patsubst tests/%.cpp,$(BUILD)/separate/%.o,$(TEST_SOURCES)) $(BUILD)/separate/abt_implementation.o \
+	  -o $@ -pthread $(TEST_LIBS)
 
 $(BUILD)/test-gcc-cxx17: tests/test_cxx17.cpp $(HEADER) | $(BUILD) deps
 	$(GXX) -std=c++17 $(WARNINGS) $(DEBUG) $(ASAN) $< -o $@ -pthread
@@ -331,13 +353,24 @@ hotpath: $(BUILD)/hotpath
 	  { echo "missing: valgrind (run: sudo apt-get install -y valgrind)"; exit 1; }
 	sh tools/bench/hotpath.sh ./$(BUILD)/hotpath
 
+# ---- compile cost: what the header costs a translation unit ----------------------
+# tools/compile_cost/tu.cpp against its bare twin, g++ and clang++, -O0 and -O2,
+# header-only and separate mode; medians of 7 runs (README: Compile cost).
+compile-cost:
+	python3 tools/compile_cost/measure.py --runs 7
+
+# Each configuration compiled once, no timing: part of make test.
+compile-cost-smoke:
+	@python3 tools/compile_cost/measure.py --smoke
+
 # Every case once, tiny: part of make test (not a measurement).
 bench-smoke: $(BUILD)/bench
 	ABT_BENCH_SMOKE=1 ./$(BUILD)/bench --benchmark_min_time=0.001 >/dev/null 2>&1
 
 test: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) test-binaries
-	@$(MAKE) --no-print-directory check-include check-abi check-tu check-so bench-smoke check-e2e check-gdb check-tools
+	@$(MAKE) --no-print-directory check-include check-abi check-tu check-so bench-smoke compile-cost-smoke check-e2e check-gdb \
+	  check-tools
 	@set -e; for t in $(TEST_BINARIES); do \
 	  echo "== $$t"; \
 	  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
