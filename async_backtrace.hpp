@@ -1807,6 +1807,7 @@ ABT_DETAIL_OUT_OF_LINE void delete_task_info(task_info* info) { delete info; }
 
 // Child lists: `head`'s children, linked through their sibling pointers. The
 // caller holds the lock that guards `head`'s list.
+#if !ABT_DETAIL_LIGHT
 inline void append_child(frame* head, frame* f) {
     f->prev_sibling = head->last_child;
     f->next_sibling = nullptr;
@@ -1816,7 +1817,9 @@ inline void append_child(frame* head, frame* f) {
         head->first_child = f;
     head->last_child = f;
 }
+#endif
 
+#if !ABT_DETAIL_LIGHT
 inline void remove_child(frame* head, frame* f) {
     if (f->prev_sibling != nullptr)
         f->prev_sibling->next_sibling = f->next_sibling;
@@ -1828,19 +1831,24 @@ inline void remove_child(frame* head, frame* f) {
         head->last_child = f->prev_sibling;
     f->prev_sibling = f->next_sibling = nullptr;
 }
+#endif
 
 inline frame* list_head_of(frame* parent) { return parent != nullptr ? parent : &the_registry.tasks; }
 
+#if !ABT_DETAIL_LIGHT
 inline void locked_link(frame* f, frame* parent) {
     f->parent = parent;
     append_child(list_head_of(parent), f);
     if (parent == nullptr) ++the_registry.task_count;
 }
+#endif
 
+#if !ABT_DETAIL_LIGHT
 inline void locked_unlink(frame* f) {
     remove_child(list_head_of(f->parent), f);
     if (f->parent == nullptr) --the_registry.task_count;
 }
+#endif
 
 // ---- This thread's roots (its shard of the task list) -----------------------
 
@@ -1885,6 +1893,7 @@ ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void list_this_thread(thread_state& t
 
 inline void give_back_slots(thread_state& ts);
 
+#if !ABT_DETAIL_LIGHT
 inline thread_exit_hook::~thread_exit_hook() {
     thread_state& ts = this_thread;
     if (ts.current != nullptr) warn_active_at_thread_exit(ts.current);
@@ -1896,11 +1905,13 @@ inline thread_exit_hook::~thread_exit_hook() {
     if (ts.next_thread != nullptr) ts.next_thread->prev_thread = ts.prev_thread;
     ts.listed = false;
 }
+#endif
 
 /// A new root that nobody else can know yet: listed in this thread's roots
 /// only, under this thread's own lock. May be called with the registry lock
 /// held (lock order: registry, then a thread's roots_lock).
 /// The next task id of this thread's block (see registry::task_ids_handed_out).
+#if !ABT_DETAIL_LIGHT
 inline std::uint64_t new_task_id() {
     thread_state& ts = this_thread;
     if (ts.next_task_id == ts.task_id_end) {
@@ -1909,23 +1920,29 @@ inline std::uint64_t new_task_id() {
     }
     return ts.next_task_id++;
 }
+#endif
 
 /// f becomes a task (a root): a new id, born now, no name. The caller holds
 /// the lock of the list f joins as a root, or f is not in one yet.
+#if !ABT_DETAIL_LIGHT
 inline void become_task(frame* f) {
     f->task_id = new_task_id();
     f->born_ns = coarse_now_ns();
     f->info.store(nullptr, order::relaxed);
 }
+#endif
 
 /// A task's root ended and left its list (no dump can reach it): its name
 /// and tags go.
+#if !ABT_DETAIL_LIGHT
 inline void forget_task_info(frame* f) {
     if (f->parent == nullptr) {
         if (task_info* info = f->info.load(order::relaxed)) delete_task_info(info);
     }
 }
+#endif
 
+#if !ABT_DETAIL_LIGHT
 inline void list_as_thread_root(frame* f) {
     thread_state& ts = this_thread;
     f->is_top = true;
@@ -1937,16 +1954,20 @@ inline void list_as_thread_root(frame* f) {
     }
     f->listed = membership::thread_roots;
 }
+#endif
 
+#if !ABT_DETAIL_LIGHT
 inline void unlist_thread_root(frame* f) {
     thread_state& ts = this_thread;
     lock_guard guard(ts.roots_lock);
     remove_child(&ts.roots, f);
     --ts.root_count;
 }
+#endif
 
 /// Publishes f: links it into the task tree under `parent` (null: a task).
 /// A root that was a thread root keeps its task id, age and name.
+#if !ABT_DETAIL_LIGHT
 inline void locked_list_in_tree(frame* f, frame* parent) {
     const bool was_task = f->listed == membership::thread_roots;
     if (was_task) unlist_thread_root(f);
@@ -1955,8 +1976,10 @@ inline void locked_list_in_tree(frame* f, frame* parent) {
     f->listed = membership::tree;
     locked_link(f, parent);
 }
+#endif
 
 /// Moves f (and its subtree) under new_parent, or to the task list.
+#if !ABT_DETAIL_LIGHT
 inline void locked_move(frame* f, frame* new_parent) {
     const bool becomes_task = new_parent == nullptr && f->parent != nullptr;
     locked_unlink(f);
@@ -1964,11 +1987,13 @@ inline void locked_move(frame* f, frame* new_parent) {
     if (becomes_task) become_task(f);
     locked_link(f, new_parent);
 }
+#endif
 
 /// A task of its own that turns out to be a call from the frame it resumes
 /// to (see suspend_running_chain): it joins that frame as a child; its name
 /// and tags, which only tasks have, go.
 inline void locked_publish_chain(frame* f);
+#if !ABT_DETAIL_LIGHT
 inline void locked_rejoin_caller(frame* f) {
     locked_publish_chain(f->resumer);
     if (task_info* info = f->info.load(order::relaxed)) delete_task_info(info);
@@ -1976,9 +2001,11 @@ inline void locked_rejoin_caller(frame* f) {
     f->task_id = 0;
     locked_move(f, f->resumer);
 }
+#endif
 
 /// Links f and its unpublished ancestors (INVARIANT 2). Only f's own thread
 /// calls this, for its own running chain.
+#if !ABT_DETAIL_LIGHT
 inline void locked_publish_chain(frame* f) {
     // Every unlisted frame's fields first: linking a frame into its parent
     // must not come before the parent's (empty) child list is initialized.
@@ -1989,6 +2016,7 @@ inline void locked_publish_chain(frame* f) {
         locked_link(f, f->parent);
     }
 }
+#endif
 
 // ---- Hand-over entries --------------------------------------------------------
 // Functions on this thread's own stack need no lock (see slot_entry);
@@ -2025,6 +2053,7 @@ inline void kill_own(slot_entry& e) {
 }
 
 /// At thread exit: kills the stack's entries and gives it to the pool.
+#if !ABT_DETAIL_LIGHT
 inline void give_back_slots(thread_state& ts) {
     thread_slots* handovers = ts.handovers;
     if (handovers == nullptr) return;
@@ -2036,6 +2065,7 @@ inline void give_back_slots(thread_state& ts) {
     handovers->next_free = the_registry.free_slots;
     the_registry.free_slots = handovers;
 }
+#endif
 
 /// During its thread's exit (after the hook gave the stack back), a thread
 /// that suspends takes a stack again; it gives it back, killing what is left
@@ -2084,6 +2114,7 @@ inline void kill_transfers_from(frame* resumer) {
 
 /// The live entry on top of this thread's stack, if it applies to `cur`.
 /// Under the lock, so its target stays alive while the caller uses it.
+#if !ABT_DETAIL_LIGHT
 inline slot_entry* locked_applicable_entry(frame* cur) {
     if (!this_thread.slot_armed) return nullptr;
     thread_slots& handovers = this_thread_slots();
@@ -2092,6 +2123,7 @@ inline slot_entry* locked_applicable_entry(frame* cur) {
     slot_entry* e = &handovers.entries[handovers.size - 1];
     return e->resumer == cur ? e : nullptr;
 }
+#endif
 
 /// Pushes an inline_start entry for the suspending frame `target` (still
 /// owned by this thread); returns its serial, or 0 when the stack is full.
@@ -2134,6 +2166,7 @@ inline bool hand_over_may_be_live(const frame* f) {
 }
 
 /// Kills the entry that points at f, on whatever thread's stack it is.
+#if !ABT_DETAIL_LIGHT
 inline void locked_release_hand_over(frame* f) {
     if (hand_over_may_be_live(f)) {
         std::uint64_t serial = f->slot_serial;
@@ -2141,6 +2174,7 @@ inline void locked_release_hand_over(frame* f) {
     }
     f->slot_owner = nullptr;
 }
+#endif
 
 /// f resumes on this thread: no entry may hand it children any more. The lock
 /// only when the entry may still be live (another thread resumed f while its
@@ -2159,12 +2193,14 @@ ABT_DETAIL_ALWAYS_INLINE void release_hand_over(frame* f) {
 }
 
 /// A frame that ends: its children become tasks, then it leaves its list.
+#if !ABT_DETAIL_LIGHT
 inline void locked_retire(frame* f) {
     while (f->first_child != nullptr) locked_move(f->first_child, nullptr);
     locked_release_hand_over(f);
     locked_unlink(f);
     forget_task_info(f);
 }
+#endif
 
 
 
@@ -2254,7 +2290,10 @@ inline void set_activation_wait(frame* innermost, frame* top, const frame_site* 
 /// hand-overs and runs), nothing is pushed: the run's frames then nest under
 /// `below`, and its suspension stops only where suspend_running_chain finds
 /// the stack's bottom by itself (see there; README Limits).
-inline void begin_chain_run(const void* chain, frame* below) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void begin_chain_run(const void* chain, frame* below);
+#else
+ABT_DETAIL_OUT_OF_LINE void begin_chain_run(const void* chain, frame* below) {
     if (below == nullptr) return;
     thread_slots& handovers = this_thread_slots();
     // A run that began at `below` earlier, or of this chain, is over: one
@@ -2270,6 +2309,7 @@ inline void begin_chain_run(const void* chain, frame* below) {
     e.chain = chain;
     e.in_join = in_join;
 }
+#endif
 
 /// The run of `chain` on this thread ends: the stack suspends as a whole, or
 /// it is done. Kills its entry and every newer chain_run entry (runs that
@@ -2277,7 +2317,10 @@ inline void begin_chain_run(const void* chain, frame* below) {
 /// that suspends through a plain asio::use_awaitable ends its run unseen).
 /// Returns the frame that was current when the run began (null when there is
 /// none, or the run pushed no entry: it began with no frame current).
-inline frame* end_chain_run(const void* chain) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE frame* end_chain_run(const void* chain);
+#else
+ABT_DETAIL_OUT_OF_LINE frame* end_chain_run(const void* chain) {
     if (!this_thread.slot_armed) return nullptr;
     thread_slots& handovers = this_thread_slots();
     unsigned first = handovers.base;
@@ -2293,9 +2336,11 @@ inline frame* end_chain_run(const void* chain) {
     kill_own_entries_if(handovers, first, [](const slot_entry& e) { return e.kind == slot_kind::chain_run; });
     return below;
 }
+#endif
 
 /// The chain_run entry on top of this thread's stack, if it applies to the
 /// frame f made while `cur` is current. This thread's stack only: no lock.
+#if !ABT_DETAIL_LIGHT
 inline slot_entry* applicable_chain_run(frame* cur, const frame* f) {
     if (cur == nullptr || !this_thread.slot_armed) return nullptr;
     thread_slots& handovers = this_thread_slots();
@@ -2305,9 +2350,11 @@ inline slot_entry* applicable_chain_run(frame* cur, const frame* f) {
     if (e.kind != slot_kind::chain_run || e.resumer != cur || site_nested_in(f->site, cur->site)) return nullptr;
     return &e;
 }
+#endif
 
 /// The join's entry right below a chain_run pushed over it (in_join), if it
 /// is still live. Under the lock, like every use of an entry's target.
+#if !ABT_DETAIL_LIGHT
 inline slot_entry* locked_join_below(const slot_entry& run) {
     const thread_slots& handovers = *this_thread.handovers;
     const auto i = static_cast<unsigned>(&run - handovers.entries);
@@ -2315,6 +2362,7 @@ inline slot_entry* locked_join_below(const slot_entry& run) {
     slot_entry& e = this_thread.handovers->entries[i - 1];
     return is_live(e) && e.kind == slot_kind::inline_start && e.resumer == run.resumer ? &e : nullptr;
 }
+#endif
 
 // ---- Frame lifetime ---------------------------------------------------------
 
@@ -2384,6 +2432,7 @@ ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void enter_frame_slow(frame* f) {
 
 /// A frame destroyed while it is not this thread's current frame: legal only
 /// when it is suspended (a coroutine destroyed at an ABT_AWAIT, on any thread).
+#if !ABT_DETAIL_LIGHT
 inline void destroy_inactive_frame(frame* f) {
     {
         lock_guard guard(the_registry.lock);
@@ -2397,6 +2446,7 @@ inline void destroy_inactive_frame(frame* f) {
                           "suspended or resumed by a co_await that bypassed ABT_AWAIT, or a nested frame was left "
                           "out of order");
 }
+#endif
 
 /// Every frame end but the hot one: f is listed, this thread's slot may
 /// refer to f as the resumer, or f is not current (see destroy_inactive_frame).
@@ -2584,11 +2634,13 @@ ABT_DETAIL_ALWAYS_INLINE bool begin_suspend(suspension& s, hand_over_ticket& tic
 enum class suspend_outcome { suspended, transferred, not_suspended };
 
 /// Is a join's hand-over (inline_start) still open below `size`?
+#if !ABT_DETAIL_LIGHT
 inline bool has_live_inline_entry(const thread_slots& handovers, unsigned size) {
     for (unsigned i = handovers.base; i < size; ++i)
         if (is_live(handovers.entries[i]) && handovers.entries[i].kind == slot_kind::inline_start) return true;
     return false;
 }
+#endif
 
 /// A suspension's own entry, after await_suspend returned `next_handle` to
 /// run next: it now hands over to that coroutine only (see DESIGN: transfer).
@@ -2762,11 +2814,13 @@ inline void check_not_left_behind(const frame* current, const char* here) {
 /// a coroutine's frames that live across a suspension live in its
 /// coroutine frame. (Where the thread's stack bounds are unknown, only the
 /// first test applies.)
+#if !ABT_DETAIL_LIGHT
 inline bool may_belong_to_stack(const frame* f, const char* sp, const char* stack_top) {
     if (f->site->function_id == nullptr) return false;
     const char* at = reinterpret_cast<const char*>(f);
     return !(at > sp && at < stack_top);
 }
+#endif
 
 /// Marks every frame of the stack `chain` running on this thread suspended,
 /// the innermost at `at`, and makes current what was current when the
@@ -2787,7 +2841,10 @@ inline bool may_belong_to_stack(const frame* f, const char* sp, const char* stac
 /// joins: another operation's start may resume an unrelated stack inline,
 /// whose new frames must not take the entry. The framework starts the
 /// operation, then calls end_chain_suspend.
-inline chain_suspension suspend_running_chain(const frame_site* at, bool hand_over_children, const void* chain) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE chain_suspension suspend_running_chain(const frame_site* at, bool hand_over_children, const void* chain);
+#else
+ABT_DETAIL_OUT_OF_LINE chain_suspension suspend_running_chain(const frame_site* at, bool hand_over_children, const void* chain) {
     thread_state& ts = this_thread;
     chain_suspension c;
     c.chain = chain;
@@ -2836,20 +2893,28 @@ inline chain_suspension suspend_running_chain(const frame_site* at, bool hand_ov
     ts.current = below;
     return c;
 }
+#endif
 
 /// The operation has started (or its start threw): the entry that
 /// suspend_running_chain pushed hands over no more children. This thread's
 /// stack only: the chain's frames may be running or gone on another thread
 /// by now, and are not touched.
-inline void end_chain_suspend(const chain_suspension& c) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void end_chain_suspend(const chain_suspension& c);
+#else
+ABT_DETAIL_OUT_OF_LINE void end_chain_suspend(const chain_suspension& c) {
     if (c.hands_over) end_suspend(c.serial, nullptr, suspend_outcome::suspended, nullptr);
 }
+#endif
 
 /// The chain runs again, on this thread: call it on the thread that resumes
 /// the framework's stack, before any of its frames runs. What was current
 /// here stays below the run (begin_chain_run): a framed function that runs
 /// the event loop keeps running, and owns none of the stack's new frames.
-inline void resume_running_chain(const chain_suspension& c) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void resume_running_chain(const chain_suspension& c);
+#else
+ABT_DETAIL_OUT_OF_LINE void resume_running_chain(const chain_suspension& c) {
     thread_state& ts = this_thread;
     frame* const below = ts.current;
     // (No chain: the operation never started, e.g. asio threw for a
@@ -2864,6 +2929,7 @@ inline void resume_running_chain(const chain_suspension& c) {
     c.outermost->resumer = below;
     ts.current = c.innermost;
 }
+#endif
 
 // ---- ABT_AWAIT --------------------------------------------------------------
 #if ABT_DETAIL_HAS_COROUTINES
