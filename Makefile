@@ -213,7 +213,8 @@ $(BUILD)/test-boost-asio-gcc-disabled: $(ASIO_TEST_DEPS) | $(BUILD) deps
 
 # The header compiles alone, as C++17 and C++20, with both compilers; also
 # after Qt's keyword macros (slots, signals, emit, foreach) and windows.h's
-# min and max, and with -fno-exceptions, enabled and disabled.
+# min and max, with -fno-exceptions, enabled and disabled, and in the
+# separate mode (light, ABT_FULL_API, ABT_IMPLEMENTATION; enabled and disabled).
 check-include: | $(BUILD) deps
 	$(GXX) -std=c++17 $(WARNINGS) -fsyntax-only tests/include_only.cpp
 	$(GXX) $(STD) $(WARNINGS) -fsyntax-only tests/include_only.cpp
@@ -227,6 +228,14 @@ check-include: | $(BUILD) deps
 	$(CLANGXX) $(STD) $(WARNINGS) -fno-exceptions -DABT_ENABLED=0 -fsyntax-only tests/include_only.cpp
 	$(GXX) $(STD) $(WARNINGS) -fsyntax-only -x c++ $(ASIO_HEADER)
 	$(CLANGXX) $(STD) $(WARNINGS) -fsyntax-only -x c++ $(ASIO_HEADER)
+	$(GXX) -std=c++17 $(WARNINGS) $(SEPARATE) -fsyntax-only tests/include_only.cpp
+	$(CLANGXX) $(STD) $(WARNINGS) $(SEPARATE) -fsyntax-only tests/include_only.cpp
+	$(GXX) $(STD) $(WARNINGS) $(SEPARATE) -DABT_FULL_API -fsyntax-only tests/include_only.cpp
+	$(CLANGXX) -std=c++17 $(WARNINGS) -DABT_IMPLEMENTATION -fsyntax-only tests/include_only.cpp
+	$(GXX) $(STD) $(WARNINGS) -DABT_IMPLEMENTATION -fno-exceptions -fsyntax-only tests/include_only.cpp
+	$(CLANGXX) $(STD) $(WARNINGS) $(SEPARATE) -DABT_ENABLED=0 -fsyntax-only tests/include_only.cpp
+	$(GXX) -std=c++17 $(WARNINGS) -DABT_IMPLEMENTATION -DABT_ENABLED=0 -fsyntax-only tests/include_only.cpp
+	$(GXX) $(STD) $(WARNINGS) $(SEPARATE) -fsyntax-only -x c++ $(ASIO_HEADER)
 	@for cxx in $(GXX) $(CLANGXX); do \
 	  if $$cxx $(STD) -fsyntax-only tests/two_frames_one_block.cpp >$(BUILD)/two-frames.txt 2>&1; then \
 	    echo "FAIL: two ABT_FRAMED in one block compiled ($$cxx)"; exit 1; fi; \
@@ -240,11 +249,18 @@ check-include: | $(BUILD) deps
 	    echo "FAIL: both asio flavours compiled in one translation unit"; exit 1; fi; done; \
 	  echo "ok: both asio flavours in one translation unit is an error"
 
-# Mixing ABT_ENABLED=1 and 0 across translation units must fail to link.
+# Mixing ABT_ENABLED=1 and 0 across translation units must fail to link;
+# mixing the header-only and the separate mode links and shares one registry.
 check-abi: | $(BUILD) deps
 	@if $(GXX) $(STD) tests/abi_enabled.cpp tests/abi_disabled.cpp -o $(BUILD)/abi-mix >/dev/null 2>&1; then \
 	  echo "FAIL: translation units with different ABT_ENABLED linked together"; exit 1; \
 	else echo "ok: mixing ABT_ENABLED values fails at link time"; fi
+	$(GXX) $(STD) $(WARNINGS) -O1 -c tests/mixed_modes_main.cpp -o $(BUILD)/mixed_modes_main.o
+	$(GXX) $(STD) $(WARNINGS) -O1 $(SEPARATE) -c tests/mixed_modes_light.cpp -o $(BUILD)/mixed_modes_light.o
+	$(GXX) $(STD) $(WARNINGS) -O1 -c tests/abt_implementation.cpp -o $(BUILD)/mixed_modes_implementation.o
+	$(GXX) $(BUILD)/mixed_modes_main.o $(BUILD)/mixed_modes_light.o $(BUILD)/mixed_modes_implementation.o \
+	  -o $(BUILD)/mixed-modes -pthread
+	./$(BUILD)/mixed-modes
 
 # ---- make check: the core tests, one configuration, in about a minute ---------
 # clang++ -O0, one object per file (built in parallel, rebuilt when they or
@@ -292,9 +308,11 @@ $(BUILD)/e2e_echo: tests/e2e_echo.cpp tests/helpers.hpp $(HEADER) | $(BUILD) dep
 	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $< -o $@ -pthread
 
 # ---- gdb: tools/abt_gdb.py reads the tree from a live process and a core file ----
-# Four builds: -O0 and -O2 with g++, -O2 with clang++, and one whose frame
-# fields sit elsewhere (the tool must read the offsets the header exports).
-GDB_TARGETS := $(BUILD)/gdb-target-O0 $(BUILD)/gdb-target-O2 $(BUILD)/gdb-target-clang $(BUILD)/gdb-target-moved
+# Five builds: -O0 and -O2 with g++, -O2 with clang++, one whose frame
+# fields sit elsewhere (the tool must read the offsets the header exports),
+# and one in the separate mode.
+GDB_TARGETS := $(BUILD)/gdb-target-O0 $(BUILD)/gdb-target-O2 $(BUILD)/gdb-target-clang $(BUILD)/gdb-target-moved \
+               $(BUILD)/gdb-target-separate
 GDB_TARGET_DEPS := tests/gdb_target.cpp tests/coro.hpp $(HEADER) | $(BUILD) deps
 
 $(BUILD)/gdb-target-O0: $(GDB_TARGET_DEPS)
@@ -305,6 +323,9 @@ $(BUILD)/gdb-target-clang: $(GDB_TARGET_DEPS)
 	$(CLANGXX) $(STD) $(WARNINGS) -g -O2 $< -o $@ -pthread
 $(BUILD)/gdb-target-moved: $(GDB_TARGET_DEPS)
 	$(GXX) $(STD) $(WARNINGS) -g -O1 -DABT_DETAIL_TEST_MOVED_FIELDS $< -o $@ -pthread
+# The separate mode: abt_debug_layout comes from the implementation file.
+$(BUILD)/gdb-target-separate: $(GDB_TARGET_DEPS) tests/abt_implementation.cpp
+	$(GXX) $(STD) $(WARNINGS) -g -O1 $(SEPARATE) -DABT_FULL_API $< tests/abt_implementation.cpp -o $@ -pthread
 
 check-gdb: $(GDB_TARGETS)
 	@for t in $(GDB_TARGETS); do sh tests/check_gdb.sh $$t || exit 1; done
