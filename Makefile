@@ -42,10 +42,10 @@ TEST_BINARIES += $(BUILD)/test-gcc-noexc $(BUILD)/test-clang-noexc
 TEST_BINARIES += $(BUILD)/test-gcc-separate
 
 DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev libbenchmark-dev libuv1-dev libasio-dev libboost1.81-dev \
-                gdb graphviz wrk curl
+                gdb graphviz wrk curl python3-clang-14
 
-.PHONY: all example examples test check test-binaries deps check-include check-abi check-tu check-so check-e2e bench bench-smoke hotpath \
-        compile-cost compile-cost-smoke clean help
+.PHONY: all example examples test check check-lint test-binaries deps check-include check-abi check-tu check-so check-e2e bench \
+        bench-smoke hotpath compile-cost compile-cost-smoke clean help
 
 all: examples $(TEST_BINARIES)
 
@@ -55,6 +55,7 @@ help:
 	@echo "make test      build and run the tests: g++ and clang++, ASan+UBSan, TSan,"
 	@echo "               ABT_ENABLED=0, -fno-exceptions, C++17 sync-only, include-only and ABI-mismatch checks"
 	@echo "make check     the core tests in one configuration (clang++ -O0), in about a minute"
+	@echo "make check-lint run tools/abt-lint on its corpus (tests/lint/), tests/ and examples/ (part of make test)"
 	@echo "make check-e2e run examples/echo_server (200 connections) and examples/http_server (wrk, curl)"
 	@echo "               on 127.0.0.1 (part of make test)"
 	@echo "make bench     run the benchmark suite (Google Benchmark) and print the summary table"
@@ -79,6 +80,7 @@ deps:
 	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
 	command -v gdb >/dev/null 2>&1 || missing="$$missing gdb"; \
 	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	[ -f /usr/lib/python3/dist-packages/clang/cindex.py ] || missing="$$missing python3-clang-14"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
@@ -330,6 +332,11 @@ $(BUILD)/gdb-target-separate: $(GDB_TARGET_DEPS) tests/abt_implementation.cpp
 check-gdb: $(GDB_TARGETS)
 	@for t in $(GDB_TARGETS); do sh tests/check_gdb.sh $$t || exit 1; done
 
+# tools/abt-lint: every planted miss found at its line, none in correct code,
+# in the project's tests or in its examples.
+check-lint: | deps
+	sh tests/check_lint.sh
+
 # tools/abt-diff on two real dumps of examples/diagnostics, abt-view on another.
 check-tools: $(BUILD)/diagnostics
 	@sh tests/check_tools.sh ./$(BUILD)/diagnostics
@@ -390,8 +397,8 @@ bench-smoke: $(BUILD)/bench
 
 test: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) test-binaries
-	@$(MAKE) --no-print-directory check-include check-abi check-tu check-so bench-smoke compile-cost-smoke check-e2e check-gdb \
-	  check-tools
+	@$(MAKE) --no-print-directory check-include check-abi check-tu check-so bench-smoke compile-cost-smoke check-lint check-e2e \
+	  check-gdb check-tools
 	@set -e; for t in $(TEST_BINARIES); do \
 	  echo "== $$t"; \
 	  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

@@ -2537,8 +2537,8 @@ private:
 /// What ABT_AWAIT keeps across a suspension, in the awaiter: the frames it
 /// suspended (innermost null: none). Used again only when it resumes.
 struct suspension {
-    frame* innermost = nullptr;
-    frame* top = nullptr;
+    frame* innermost;  // (no initializers: plain_await writes it only when it suspends)
+    frame* top;
 };
 
 /// What end_suspend needs: kept by await_suspend in locals, since the awaiter
@@ -3051,7 +3051,7 @@ private:
     const char* function_id_;
     const frame_site* enclosing_;
     const void* handle_ = nullptr;  // the awaiting coroutine, when ABT_AWAIT passed it through
-    suspension suspended_;
+    suspension suspended_{};
 };
 
 template <class Awaitable>
@@ -3180,33 +3180,56 @@ public:
 
     bool await_ready() { return inner_.await_ready(); }
 
+    // Inlined up to the ownership test: a coroutine with no frame of its own
+    // (the common unframed case) pays a thread-local read and a compare.
     template <class Promise>
-    auto await_suspend(std::coroutine_handle<Promise> h)
+    ABT_DETAIL_ALWAYS_INLINE auto await_suspend(std::coroutine_handle<Promise> h)
         -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
         frame* cur = this_thread.current;
-        if (!owns_current(*track_, cur, site_.function, track_)) {
-            handle_ = h.address();  // a pass-through, as in ABT_AWAIT
-            return inner_.await_suspend(h);
-        }
-        const frame_site* at = intern_await_site(site_.file, site_.line);  // may throw: before anything changes
-        track_->mine = cur;
-        hand_over_ticket t;
-        suspend_activation(cur, suspended_, t, at, h.address());
-        return suspend_through(inner_, suspended_, t, h);
+        if (cur == nullptr || cur == track_->below) return pass_through(h);
+        return suspend_if_owned(h, cur);
     }
 
     ABT_DETAIL_ALWAYS_INLINE decltype(auto) await_resume() {  // inlined: see resume_activation
-        if (suspended_.innermost != nullptr || handle_ != nullptr) track_->below = this_thread.current;
-        resume_after_await(suspended_, handle_);
+        if (outcome_ != outcome::ready) {
+            track_->below = this_thread.current;
+            if (outcome_ == outcome::suspended)
+                resume_activation(suspended_);
+            else
+                forget_transfers_to(handle_);
+        }
         return inner_.await_resume();
     }
 
 private:
+    template <class Handle>
+    ABT_DETAIL_ALWAYS_INLINE auto pass_through(Handle h) -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
+        outcome_ = outcome::passed;
+        handle_ = h.address();  // as in ABT_AWAIT: see resume_after_await
+        return inner_.await_suspend(h);
+    }
+
+    template <class Handle>
+    auto suspend_if_owned(Handle h, frame* cur) -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
+        if (!owns_current(*track_, cur, site_.function, track_)) return pass_through(h);
+        const frame_site* at = intern_await_site(site_.file, site_.line);  // may throw: before anything changes
+        track_->mine = cur;
+        hand_over_ticket t;
+        suspend_activation(cur, suspended_, t, at, h.address());
+        outcome_ = outcome::suspended;
+        return suspend_through(inner_, suspended_, t, h);  // on a throw, await_resume is not called
+    }
+
+    // What await_suspend did; `handle_` and `suspended_` are set only by it
+    // (a co_await whose await_ready said yes writes one byte).
+    enum class outcome : unsigned char { ready, passed, suspended };
+
     awaiter_type inner_;
     coroutine_track* track_;  // in the promise: lives as long as the coroutine
     await_site site_;
-    const void* handle_ = nullptr;  // the awaiting coroutine, when it passed through
-    suspension suspended_;
+    outcome outcome_ = outcome::ready;
+    const void* handle_;  // passed: the awaiting coroutine
+    suspension suspended_;  // suspended: its frames
 };
 
 /// co_await ABT_AWAIT(x) in a coroutine whose promise is a framed_promise:

@@ -6,7 +6,11 @@
 //   CASE 2: a framed call with no active frame: a task  (bench case 2)
 //   CASE 3: one ABT_AWAIT suspension and resumption     (bench case 3)
 //   CASE 4: a chain of 10 lazy tasks, run to the end    (bench case 4)
-// With "bare", the same code without instrumentation.
+//   CASE 5, 6: case 3 with abt::framed_promise: a plain co_await in a framed
+//           coroutine, and an unframed coroutine of that type (3p, 3u)
+//   CASE 7, 8: case 4 the same way (4p, 4u)
+// With "bare", the same code without instrumentation (for 5 to 8: case 3's
+// or case 4's bare twin).
 #include "cases.hpp"
 
 #include <cstdlib>
@@ -31,7 +35,7 @@ BENCH_NOINLINE void new_tasks(int n) {
     for (int i = 0; i < n; ++i) x = Call(x);
     sink = x;
 }
-template <coro::detached (*Loop)(std::coroutine_handle<>*, const bool*)>
+template <auto Loop>
 BENCH_NOINLINE void await_loop(int n) {
     std::coroutine_handle<> h;
     bool stop = false;
@@ -40,10 +44,10 @@ BENCH_NOINLINE void await_loop(int n) {
     stop = true;
     h.resume();
 }
-template <coro::task<int> (*Chain)(int)>
+template <auto Chain>
 BENCH_NOINLINE void chains(int n) {
     for (int i = 0; i < n; ++i) {
-        coro::task<int> t = Chain(9);
+        auto t = Chain(9);
         t.start();
         sink += t.result();
     }
@@ -61,6 +65,10 @@ int main(int argc, char** argv) {
         case 2: bare ? new_tasks<nested_bare>(n) : new_tasks<nested_framed>(n); break;
         case 3: bare ? await_loop<await_loop_bare>(n) : await_loop<await_loop_framed>(n); break;
         case 4: bare ? chains<chain_bare>(n) : chains<chain_framed>(n); break;
+        case 5: bare ? await_loop<await_loop_bare>(n) : await_loop<await_loop_plain>(n); break;
+        case 6: bare ? await_loop<await_loop_bare>(n) : await_loop<await_loop_hooked_unframed>(n); break;
+        case 7: bare ? chains<chain_bare>(n) : chains<chain_plain>(n); break;
+        case 8: bare ? chains<chain_bare>(n) : chains<chain_hooked_unframed>(n); break;
         default: return 2;
     }
     return 0;

@@ -6,8 +6,10 @@ set -e
 bin=$1
 count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$@" 2>&1 | sed -n 's/.*refs: *//p' | tr -d ,; }
 printf '%-28s %12s %12s\n' "case" "framed" "bare"
-for c in 1 2 3 4; do
-  case $c in 1) name="1 nested frame";; 2) name="2 root frame (new task)";; 3) name="3 ABT_AWAIT suspend+resume";; 4) name="4 chain of 10 lazy tasks";; esac
+for c in 1 2 3 4 5 6 7 8; do
+  case $c in 1) name="1 nested frame";; 2) name="2 root frame (new task)";; 3) name="3 ABT_AWAIT suspend+resume";;
+    4) name="4 chain of 10 lazy tasks";; 5) name="3p plain co_await";; 6) name="3u unframed, framed_promise";;
+    7) name="4p chain, plain co_await";; 8) name="4u chain, unframed, f_p";; esac
   f=$(( ($(count $c 11000) - $(count $c 1000)) / 10000 ))
   b=$(( ($(count $c 11000 bare) - $(count $c 1000 bare)) / 10000 ))
   printf '%-28s %12s %12s\n' "$name" "$f instr" "$b instr"
