@@ -38,11 +38,14 @@ TEST_BINARIES := $(BUILD)/test-gcc $(BUILD)/test-clang-O2 $(BUILD)/test-gcc-asan
                  $(BUILD)/test-boost-asio-clang-tsan $(BUILD)/test-boost-asio-gcc-disabled
 # The suite again with -fno-exceptions (without its exception tests), g++ and clang++.
 TEST_BINARIES += $(BUILD)/test-gcc-noexc $(BUILD)/test-clang-noexc
+# The suite in the separate mode (ABT_SEPARATE_IMPLEMENTATION, one implementation file).
+TEST_BINARIES += $(BUILD)/test-gcc-separate
 
 DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev libbenchmark-dev libuv1-dev libasio-dev libboost1.81-dev \
                 gdb graphviz wrk curl python3-clang-14
 
-.PHONY: all example examples test check check-lint test-binaries deps check-include check-abi check-tu check-so check-e2e bench bench-smoke hotpath clean help
+.PHONY: all example examples test check check-lint test-binaries deps check-include check-abi check-tu check-so check-e2e bench \
+        bench-smoke hotpath compile-cost compile-cost-smoke clean help
 
 all: examples $(TEST_BINARIES)
 
@@ -57,6 +60,7 @@ help:
 	@echo "               on 127.0.0.1 (part of make test)"
 	@echo "make bench     run the benchmark suite (Google Benchmark) and print the summary table"
 	@echo "make hotpath   instructions per operation of the hot paths (callgrind) and case 1's assembly"
+	@echo "make compile-cost  what the header costs a translation unit (g++, clang++, -O0, -O2; both modes)"
 	@echo "make deps      install missing Debian packages ($(DEB_PACKAGES))"
 	@echo "make clean     remove $(BUILD)/"
 
@@ -170,6 +174,24 @@ $(BUILD)/test-gcc-noexc: $(TEST_DEPS) | $(BUILD) deps
 $(BUILD)/test-clang-noexc: $(TEST_DEPS) | $(BUILD) deps
 	$(CLANGXX) $(STD) $(WARNINGS) $(DEBUG) $(CLANG_ASAN) $(NOEXC) $(TEST_DEFS) $(TEST_SOURCES) -o $@ -pthread $(TEST_LIBS)
 
+# The separate mode (README: Compile cost): each test file is compiled with
+# -DABT_SEPARATE_IMPLEMENTATION (and ABT_FULL_API, as they dump), except
+# other_tu.cpp, which uses only the light part (ABT_FRAMED, task_count);
+# tests/abt_implementation.cpp holds the definitions. g++, ASan+UBSan.
+SEPARATE := -DABT_SEPARATE_IMPLEMENTATION
+
+$(BUILD)/test-gcc-separate: $(TEST_DEPS) tests/abt_implementation.cpp | $(BUILD) deps
+	@mkdir -p $(BUILD)/separate
+	@set -e; for f in $(filter-out tests/other_tu.cpp,$(TEST_SOURCES)); do \
+	  echo "$(GXX) ... $(SEPARATE) -DABT_FULL_API -c $$f"; \
+	  $(GXX) $(STD) $(WARNINGS) $(DEBUG) $(ASAN) $(TEST_DEFS) $(SEPARATE) -DABT_FULL_API -c $$f \
+	    -o $(BUILD)/separate/$$(basename $$f .cpp).o; done
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $(ASAN) $(TEST_DEFS) $(SEPARATE) -c tests/other_tu.cpp -o $(BUILD)/separate/other_tu.o
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $(ASAN) $(TEST_DEFS) -c tests/abt_implementation.cpp \
+	  -o $(BUILD)/separate/abt_implementation.o
+	$(GXX) $(ASAN) $(patsubst tests/%.cpp,$(BUILD)/separate/%.o,$(TEST_SOURCES)) $(BUILD)/separate/abt_implementation.o \
+	  -o $@ -pthread $(TEST_LIBS)
+
 $(BUILD)/test-gcc-cxx17: tests/test_cxx17.cpp $(HEADER) | $(BUILD) deps
 	$(GXX) -std=c++17 $(WARNINGS) $(DEBUG) $(ASAN) $< -o $@ -pthread
 
@@ -193,7 +215,8 @@ $(BUILD)/test-boost-asio-gcc-disabled: $(ASIO_TEST_DEPS) | $(BUILD) deps
 
 # The header compiles alone, as C++17 and C++20, with both compilers; also
 # after Qt's keyword macros (slots, signals, emit, foreach) and windows.h's
-# min and max, and with -fno-exceptions, enabled and disabled.
+# min and max, with -fno-exceptions, enabled and disabled, and in the
+# separate mode (light, ABT_FULL_API, ABT_IMPLEMENTATION; enabled and disabled).
 check-include: | $(BUILD) deps
 	$(GXX) -std=c++17 $(WARNINGS) -fsyntax-only tests/include_only.cpp
 	$(GXX) $(STD) $(WARNINGS) -fsyntax-only tests/include_only.cpp
@@ -207,6 +230,14 @@ check-include: | $(BUILD) deps
 	$(CLANGXX) $(STD) $(WARNINGS) -fno-exceptions -DABT_ENABLED=0 -fsyntax-only tests/include_only.cpp
 	$(GXX) $(STD) $(WARNINGS) -fsyntax-only -x c++ $(ASIO_HEADER)
 	$(CLANGXX) $(STD) $(WARNINGS) -fsyntax-only -x c++ $(ASIO_HEADER)
+	$(GXX) -std=c++17 $(WARNINGS) $(SEPARATE) -fsyntax-only tests/include_only.cpp
+	$(CLANGXX) $(STD) $(WARNINGS) $(SEPARATE) -fsyntax-only tests/include_only.cpp
+	$(GXX) $(STD) $(WARNINGS) $(SEPARATE) -DABT_FULL_API -fsyntax-only tests/include_only.cpp
+	$(CLANGXX) -std=c++17 $(WARNINGS) -DABT_IMPLEMENTATION -fsyntax-only tests/include_only.cpp
+	$(GXX) $(STD) $(WARNINGS) -DABT_IMPLEMENTATION -fno-exceptions -fsyntax-only tests/include_only.cpp
+	$(CLANGXX) $(STD) $(WARNINGS) $(SEPARATE) -DABT_ENABLED=0 -fsyntax-only tests/include_only.cpp
+	$(GXX) -std=c++17 $(WARNINGS) -DABT_IMPLEMENTATION -DABT_ENABLED=0 -fsyntax-only tests/include_only.cpp
+	$(GXX) $(STD) $(WARNINGS) $(SEPARATE) -fsyntax-only -x c++ $(ASIO_HEADER)
 	@for cxx in $(GXX) $(CLANGXX); do \
 	  if $$cxx $(STD) -fsyntax-only tests/two_frames_one_block.cpp >$(BUILD)/two-frames.txt 2>&1; then \
 	    echo "FAIL: two ABT_FRAMED in one block compiled ($$cxx)"; exit 1; fi; \
@@ -220,11 +251,18 @@ check-include: | $(BUILD) deps
 	    echo "FAIL: both asio flavours compiled in one translation unit"; exit 1; fi; done; \
 	  echo "ok: both asio flavours in one translation unit is an error"
 
-# Mixing ABT_ENABLED=1 and 0 across translation units must fail to link.
+# Mixing ABT_ENABLED=1 and 0 across translation units must fail to link;
+# mixing the header-only and the separate mode links and shares one registry.
 check-abi: | $(BUILD) deps
 	@if $(GXX) $(STD) tests/abi_enabled.cpp tests/abi_disabled.cpp -o $(BUILD)/abi-mix >/dev/null 2>&1; then \
 	  echo "FAIL: translation units with different ABT_ENABLED linked together"; exit 1; \
 	else echo "ok: mixing ABT_ENABLED values fails at link time"; fi
+	$(GXX) $(STD) $(WARNINGS) -O1 -c tests/mixed_modes_main.cpp -o $(BUILD)/mixed_modes_main.o
+	$(GXX) $(STD) $(WARNINGS) -O1 $(SEPARATE) -c tests/mixed_modes_light.cpp -o $(BUILD)/mixed_modes_light.o
+	$(GXX) $(STD) $(WARNINGS) -O1 -c tests/abt_implementation.cpp -o $(BUILD)/mixed_modes_implementation.o
+	$(GXX) $(BUILD)/mixed_modes_main.o $(BUILD)/mixed_modes_light.o $(BUILD)/mixed_modes_implementation.o \
+	  -o $(BUILD)/mixed-modes -pthread
+	./$(BUILD)/mixed-modes
 
 # ---- make check: the core tests, one configuration, in about a minute ---------
 # clang++ -O0, one object per file (built in parallel, rebuilt when they or
@@ -272,9 +310,11 @@ $(BUILD)/e2e_echo: tests/e2e_echo.cpp tests/helpers.hpp $(HEADER) | $(BUILD) dep
 	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $< -o $@ -pthread
 
 # ---- gdb: tools/abt_gdb.py reads the tree from a live process and a core file ----
-# Four builds: -O0 and -O2 with g++, -O2 with clang++, and one whose frame
-# fields sit elsewhere (the tool must read the offsets the header exports).
-GDB_TARGETS := $(BUILD)/gdb-target-O0 $(BUILD)/gdb-target-O2 $(BUILD)/gdb-target-clang $(BUILD)/gdb-target-moved
+# Five builds: -O0 and -O2 with g++, -O2 with clang++, one whose frame
+# fields sit elsewhere (the tool must read the offsets the header exports),
+# and one in the separate mode.
+GDB_TARGETS := $(BUILD)/gdb-target-O0 $(BUILD)/gdb-target-O2 $(BUILD)/gdb-target-clang $(BUILD)/gdb-target-moved \
+               $(BUILD)/gdb-target-separate
 GDB_TARGET_DEPS := tests/gdb_target.cpp tests/coro.hpp $(HEADER) | $(BUILD) deps
 
 $(BUILD)/gdb-target-O0: $(GDB_TARGET_DEPS)
@@ -285,6 +325,9 @@ $(BUILD)/gdb-target-clang: $(GDB_TARGET_DEPS)
 	$(CLANGXX) $(STD) $(WARNINGS) -g -O2 $< -o $@ -pthread
 $(BUILD)/gdb-target-moved: $(GDB_TARGET_DEPS)
 	$(GXX) $(STD) $(WARNINGS) -g -O1 -DABT_DETAIL_TEST_MOVED_FIELDS $< -o $@ -pthread
+# The separate mode: abt_debug_layout comes from the implementation file.
+$(BUILD)/gdb-target-separate: $(GDB_TARGET_DEPS) tests/abt_implementation.cpp
+	$(GXX) $(STD) $(WARNINGS) -g -O1 $(SEPARATE) -DABT_FULL_API $< tests/abt_implementation.cpp -o $@ -pthread
 
 check-gdb: $(GDB_TARGETS)
 	@for t in $(GDB_TARGETS); do sh tests/check_gdb.sh $$t || exit 1; done
@@ -338,14 +381,24 @@ hotpath: $(BUILD)/hotpath
 	  { echo "missing: valgrind (run: sudo apt-get install -y valgrind)"; exit 1; }
 	sh tools/bench/hotpath.sh ./$(BUILD)/hotpath
 
+# ---- compile cost: what the header costs a translation unit ----------------------
+# tools/compile_cost/tu.cpp against its bare twin, g++ and clang++, -O0 and -O2,
+# header-only and separate mode; medians of 7 runs (README: Compile cost).
+compile-cost:
+	python3 tools/compile_cost/measure.py --runs 7
+
+# Each configuration compiled once, no timing: part of make test.
+compile-cost-smoke:
+	@python3 tools/compile_cost/measure.py --smoke
+
 # Every case once, tiny: part of make test (not a measurement).
 bench-smoke: $(BUILD)/bench
 	ABT_BENCH_SMOKE=1 ./$(BUILD)/bench --benchmark_min_time=0.001 >/dev/null 2>&1
 
 test: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) test-binaries
-	@$(MAKE) --no-print-directory check-include check-abi check-tu check-so bench-smoke check-lint check-e2e check-gdb \
-	  check-tools
+	@$(MAKE) --no-print-directory check-include check-abi check-tu check-so bench-smoke compile-cost-smoke check-lint check-e2e \
+	  check-gdb check-tools
 	@set -e; for t in $(TEST_BINARIES); do \
 	  echo "== $$t"; \
 	  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

@@ -183,6 +183,27 @@
 //                      unit the same way). A failed allocation or thread start
 //                      then ends the program (std::terminate), in
 //                      install_signal_dump too instead of returning false.
+//   ABT_SEPARATE_IMPLEMENTATION  Compile cost (README: Compile cost). Define
+//                      it in every translation unit (-DABT_SEPARATE_IMPLEMENTATION)
+//                      and, in exactly one .cpp file:
+//                        #define ABT_IMPLEMENTATION
+//                        #include "async_backtrace.hpp"
+//                      Other files then see the macros, the hot paths (frames,
+//                      ABT_AWAIT, framed_promise, work items, ABT_SPAWN) and
+//                      light declarations only, with no heavy standard header
+//                      (no <atomic>, <string>, <vector>, <chrono>, <thread>);
+//                      the one file gets every out-of-line definition (dumps,
+//                      JSON, folded stacks, watchdog, signal dump, persistent
+//                      frame calls, slow paths, abt_debug_layout). Without the
+//                      one file: undefined references at link time. The same
+//                      types and program-wide state as the header-only default,
+//                      so files built either way share one registry.
+//   ABT_FULL_API       Separate mode, per file: also declare what needs those
+//                      standard headers (and include them): taskdump_*, dump,
+//                      backtrace, set_task_name/tag, install_signal_dump,
+//                      watchdog, task_watermark, ABT_FRAMED_DYNAMIC. Define it
+//                      before the include in the files that call them.
+//                      (Always on in the header-only default and ABT_IMPLEMENTATION.)
 //
 // 7. DEBUGGERS
 //   tools/abt_gdb.py prints the tree from a live process or a core file
@@ -350,37 +371,78 @@
 #define ABT_DETAIL_ABI v0_2_0_disabled
 #endif
 
-#include <chrono>
-#include <csignal>
+// Separate implementation (see CONFIGURATION): with ABT_SEPARATE_IMPLEMENTATION
+// a translation unit sees declarations, macros and hot paths only (LIGHT),
+// and the one that also defines ABT_IMPLEMENTATION holds every out-of-line
+// definition. OUT_OF_LINE marks those definitions: inline in the header-only
+// default, external functions in the separate mode. Both modes lay out every
+// type the same and share the program-wide state, so they are one ABI.
+#if defined(ABT_IMPLEMENTATION) && !defined(ABT_SEPARATE_IMPLEMENTATION)
+#define ABT_SEPARATE_IMPLEMENTATION
+#endif
+#if defined(ABT_SEPARATE_IMPLEMENTATION)
+#define ABT_DETAIL_OUT_OF_LINE ABT_DETAIL_PROGRAM_WIDE  // one definition serves shared libraries too
+#if defined(ABT_IMPLEMENTATION)
+#define ABT_DETAIL_LIGHT 0
+#else
+#define ABT_DETAIL_LIGHT 1
+#endif
+#else
+#define ABT_DETAIL_OUT_OF_LINE inline
+#define ABT_DETAIL_LIGHT 0
+#endif
+#if ABT_DETAIL_LIGHT && !defined(ABT_FULL_API)
+#define ABT_DETAIL_FULL_API 0  // no dumps, watchdog, task names: their types' headers are heavy
+#else
+#define ABT_DETAIL_FULL_API 1
+#endif
+
 #include <cstddef>
 #include <cstdint>
+#if ABT_DETAIL_FULL_API
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
+#if ABT_ENABLED
+#include <memory>  // ABT_FRAMED_DYNAMIC
+#endif
+#endif
 
 #if ABT_ENABLED
+#include <cstring>
+#include <type_traits>
+#include <utility>
+#if !ABT_DETAIL_LIGHT
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <thread>
-#include <type_traits>
-#include <utility>
 #include <algorithm>
 #include <deque>
 #include <memory>
 #include <condition_variable>
 #include <mutex>
+#endif
+#if !defined(__GNUC__) && !defined(__clang__)
+#include <atomic>  // atomic_cell uses std::atomic_ref
+#endif
 #if defined(__unix__) || defined(__APPLE__)
+#if !ABT_DETAIL_LIGHT
 #include <csignal>
 #include <cerrno>
 #include <fcntl.h>
 #include <pthread.h>  // pthread_atfork, pthread_getattr_np
-#include <time.h>     // clock_gettime
 #include <unistd.h>
+#endif
+#include <time.h>     // clock_gettime
 #define ABT_DETAIL_HAS_SIGNALS 1
+#elif ABT_DETAIL_LIGHT
+#include <chrono>     // coarse_now_ns without clock_gettime
 #endif
 #if defined(__GLIBC__) && (defined(__GNUC__) || defined(__clang__))
 #define ABT_DETAIL_HAS_STACK_BOUNDS 1  // pthread_getattr_np, __builtin_frame_address
@@ -445,6 +507,7 @@ struct dump_options {
     std::size_t max_depth = 0;
 };
 
+#if ABT_DETAIL_FULL_API  // std::string, std::FILE, std::string_view: see ABT_FULL_API
 /// Every live task as a tree, as configured (format in the README).
 /// Data-race free; may be called from any thread, including from inside a
 /// task.
@@ -475,6 +538,8 @@ bool set_task_name(std::string_view name);
 /// frame runs here.
 bool set_task_tag(std::string_view key, std::string_view value);
 
+#endif
+
 /// The id of the current task (small, unique, increasing on each thread);
 /// 0 when no frame runs here.
 std::uint64_t current_task_id();
@@ -486,6 +551,13 @@ std::uint64_t current_task_id();
 /// takes the registry lock. False when no frame runs here.
 bool awaiting_task(std::uint64_t id);
 
+/// dump_options with group on: the form for dumps of many tasks.
+inline dump_options grouped_dump_options() {
+    dump_options o;
+    o.group = true;
+    return o;
+}
+#if ABT_DETAIL_FULL_API  // SIGUSR1, std::FILE, std::chrono, std::string, std::vector: see ABT_FULL_API
 /// Makes signal `signo` print a dump (taskdump_tree(options), between two
 /// marker lines) to `out`, even when every other thread is stuck: the
 /// handler only writes a byte to a pipe (async-signal-safe), and a watcher
@@ -498,12 +570,6 @@ inline constexpr int default_dump_signal = SIGUSR1;
 #else
 inline constexpr int default_dump_signal = -1;  // no signals here: install_signal_dump returns false
 #endif
-/// dump_options with group on: the form for dumps of many tasks.
-inline dump_options grouped_dump_options() {
-    dump_options o;
-    o.group = true;
-    return o;
-}
 bool install_signal_dump(int signo = default_dump_signal, std::FILE* out = stderr,
                          const dump_options& options = grouped_dump_options());
 void uninstall_signal_dump();
@@ -557,6 +623,8 @@ private:
 /// of its task (for a lazy child: through the frames awaiting it). Empty when
 /// no frame is active on this thread.
 std::vector<location> backtrace();
+
+#endif  // ABT_DETAIL_FULL_API
 
 /// The number of live tasks (root frames).
 std::size_t task_count();
@@ -630,6 +698,10 @@ public:
     persistent_frame(const persistent_frame&) = delete;
     persistent_frame& operator=(const persistent_frame&) = delete;
 };
+inline std::uint64_t current_task_id() { return 0; }
+inline bool awaiting_task(std::uint64_t) { return false; }
+inline std::size_t task_count() { return 0; }
+#if ABT_DETAIL_FULL_API
 inline std::string taskdump_tree(bool) { return std::string(); }
 inline std::string taskdump_tree(const dump_options&) { return std::string(); }
 inline std::string taskdump_json(const dump_options&) {
@@ -640,8 +712,6 @@ inline std::string taskdump_folded(const dump_options&) { return std::string(); 
 inline void dump(std::FILE*, const dump_options&) {}
 inline bool set_task_name(std::string_view) { return false; }
 inline bool set_task_tag(std::string_view, std::string_view) { return false; }
-inline std::uint64_t current_task_id() { return 0; }
-inline bool awaiting_task(std::uint64_t) { return false; }
 inline bool install_signal_dump(int, std::FILE*, const dump_options&) { return false; }
 inline void uninstall_signal_dump() {}
 struct watchdog::state {};
@@ -651,7 +721,7 @@ inline std::size_t watchdog::episodes() const { return 0; }
 inline task_watermark::task_watermark() {}
 inline std::string task_watermark::leaked(std::chrono::milliseconds) const { return std::string(); }
 inline std::vector<location> backtrace() { return {}; }
-inline std::size_t task_count() { return 0; }
+#endif  // ABT_DETAIL_FULL_API
 #if ABT_DETAIL_HAS_COROUTINES
 class framed_promise {
 public:
@@ -688,7 +758,12 @@ public:
     ::abt::detail::scope_frame id(abt_detail_frame_once_per_block::site)
 // ABT_FRAMED_DYNAMIC: the same records (the static name is the function's),
 // and a guard that also holds a heap copy of the site with the given name.
+#if ABT_DETAIL_FULL_API
 #define ABT_FRAMED_DYNAMIC(name) ABT_DETAIL_FRAMED_DYNAMIC(ABT_DETAIL_CAT(abt_detail_frame_, __COUNTER__), name)
+#else
+#define ABT_FRAMED_DYNAMIC(name) \
+    static_assert(sizeof(name) == 0, "ABT_FRAMED_DYNAMIC needs ABT_FULL_API in this translation unit (std::string_view)")
+#endif
 #define ABT_DETAIL_FRAMED_DYNAMIC(id, name) \
     ABT_DETAIL_FRAME_SITE(id, "")           \
     ::abt::detail::dynamic_scope_frame id(abt_detail_frame_once_per_block::site, name)
@@ -1212,29 +1287,60 @@ inline coroutine_identity identify_coroutine(const void* handle_address) {
 
 enum class slot_kind : unsigned char { empty, inline_start, transfer, trampoline, chain_run };
 
+/// Memory orders as the compilers' atomic builtins take them. The header's
+/// atomics are its own (atomic_cell), not <atomic>: that include alone costs
+/// a translation unit 0.5 s (C++20 libstdc++ pulls its waiting machinery,
+/// <bits/atomic_wait.h>), more than the 100 ms budget of the separate mode.
+#if defined(__GNUC__) || defined(__clang__)
+enum class order : int {
+    relaxed = __ATOMIC_RELAXED,
+    acquire = __ATOMIC_ACQUIRE,
+    release = __ATOMIC_RELEASE,
+    acq_rel = __ATOMIC_ACQ_REL,
+    seq_cst = __ATOMIC_SEQ_CST
+};
+#else
+enum class order : int { relaxed, acquire = 2, release, acq_rel, seq_cst };  // std::memory_order's values
+#endif
+
 /// An atomic variable with no initialization, so that a frame's hot path
 /// does not pay for its atomic fields (C++20's std::atomic initializes them:
-/// four more stores per nested frame). Loads, stores and compare-exchange
-/// with the given memory order, on a plain object.
+/// four more stores per nested frame). Loads, stores, exchange, fetch_add
+/// and compare-exchange with the given memory order, on a plain object. An
+/// aggregate: `atomic_cell<bool> b{false}` initializes it where that is
+/// wanted (constant initialization, for the program-wide state).
 template <class T>
 struct atomic_cell {
     T raw;  // accessed only through the members below
 #if defined(__GNUC__) || defined(__clang__)
-    static constexpr int order(std::memory_order o) {
-        return o == std::memory_order_relaxed   ? __ATOMIC_RELAXED
-               : o == std::memory_order_acquire ? __ATOMIC_ACQUIRE
-               : o == std::memory_order_release ? __ATOMIC_RELEASE
-               : o == std::memory_order_acq_rel ? __ATOMIC_ACQ_REL
-                                                : __ATOMIC_SEQ_CST;
+    T load(order o) const noexcept { return __atomic_load_n(&raw, static_cast<int>(o)); }
+    void store(T v, order o) noexcept { __atomic_store_n(&raw, v, static_cast<int>(o)); }
+    T exchange(T v, order o) noexcept { return __atomic_exchange_n(&raw, v, static_cast<int>(o)); }
+    T fetch_add(T v, order o) noexcept { return __atomic_fetch_add(&raw, v, static_cast<int>(o)); }
+    bool compare_exchange_strong(T& expected, T v, order o) noexcept {
+        return __atomic_compare_exchange_n(&raw, &expected, v, false, static_cast<int>(o),
+                                           o == order::acq_rel   ? __ATOMIC_ACQUIRE
+                                           : o == order::release ? __ATOMIC_RELAXED
+                                                                 : static_cast<int>(o));
     }
-    T load(std::memory_order o) const noexcept { return __atomic_load_n(&raw, order(o)); }
-    void store(T v, std::memory_order o) noexcept { __atomic_store_n(&raw, v, order(o)); }
 #else
     // Other compilers: C++20's std::atomic_ref.
-    T load(std::memory_order o) const noexcept { return std::atomic_ref<T>(const_cast<T&>(raw)).load(o); }
-    void store(T v, std::memory_order o) noexcept { std::atomic_ref<T>(raw).store(v, o); }
+    static constexpr std::memory_order std_order(order o) { return static_cast<std::memory_order>(o); }
+    T load(order o) const noexcept { return std::atomic_ref<T>(const_cast<T&>(raw)).load(std_order(o)); }
+    void store(T v, order o) noexcept { std::atomic_ref<T>(raw).store(v, std_order(o)); }
+    T exchange(T v, order o) noexcept { return std::atomic_ref<T>(raw).exchange(v, std_order(o)); }
+    T fetch_add(T v, order o) noexcept { return std::atomic_ref<T>(raw).fetch_add(v, std_order(o)); }
+    bool compare_exchange_strong(T& expected, T v, order o) noexcept {
+        return std::atomic_ref<T>(raw).compare_exchange_strong(expected, v, std_order(o));
+    }
 #endif
 };
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ABT_DETAIL_FENCE(o) __atomic_thread_fence(static_cast<int>(::abt::detail::order::o))
+#else
+#define ABT_DETAIL_FENCE(o) std::atomic_thread_fence(static_cast<std::memory_order>(::abt::detail::order::o))
+#endif
 
 struct slot_entry;
 struct task_info;
@@ -1339,7 +1445,7 @@ static_assert(std::is_trivially_default_constructible<frame>::value,
 /// outer frames of a suspended activation, an idle persistent frame.
 ABT_DETAIL_PROGRAM_WIDE inline constexpr frame_site no_await_site{{"", "", 0}, nullptr, nullptr, nullptr, nullptr};
 
-inline bool is_running(const frame* f) { return f->wait.load(std::memory_order_relaxed) == nullptr; }
+inline bool is_running(const frame* f) { return f->wait.load(order::relaxed) == nullptr; }
 
 /// Monotonic time in nanoseconds, coarse (Linux: CLOCK_MONOTONIC_COARSE, a
 /// few ns to read, advancing every 1-4 ms): good for wait times and ages.
@@ -1363,32 +1469,32 @@ inline std::uint64_t coarse_now_ns() noexcept {
 /// acquires, the same order in a form it sees. On x86 either form is plain
 /// moves.)
 inline void set_wait(frame* f, const frame_site* w, std::uint64_t since = 0) {
-    const std::uint64_t n = f->wait_changes.load(std::memory_order_relaxed);
-    f->wait_changes.store(n + 1, std::memory_order_relaxed);
+    const std::uint64_t n = f->wait_changes.load(order::relaxed);
+    f->wait_changes.store(n + 1, order::relaxed);
 #if ABT_DETAIL_TSAN
-    f->wait.store(w, std::memory_order_release);  // after the odd count
-    if (w != nullptr) f->wait_since.store(since, std::memory_order_release);
+    f->wait.store(w, order::release);  // after the odd count
+    if (w != nullptr) f->wait_since.store(since, order::release);
 #else
-    std::atomic_thread_fence(std::memory_order_release);  // odd before the new value
-    f->wait.store(w, std::memory_order_relaxed);
-    if (w != nullptr) f->wait_since.store(since, std::memory_order_relaxed);
+    ABT_DETAIL_FENCE(release);  // odd before the new value
+    f->wait.store(w, order::relaxed);
+    if (w != nullptr) f->wait_since.store(since, order::relaxed);
 #endif
-    f->wait_changes.store(n + 2, std::memory_order_release);
+    f->wait_changes.store(n + 2, order::release);
 }
 
 /// f's `wait` and `wait_since` with the count of changes they belong to;
 /// false while a change is under way.
 inline bool read_wait(const frame* f, const frame_site*& w, std::uint64_t& since, std::uint64_t& changes) {
-    changes = f->wait_changes.load(std::memory_order_acquire);
+    changes = f->wait_changes.load(order::acquire);
 #if ABT_DETAIL_TSAN  // see set_wait
-    w = f->wait.load(std::memory_order_acquire);
-    since = f->wait_since.load(std::memory_order_acquire);
+    w = f->wait.load(order::acquire);
+    since = f->wait_since.load(order::acquire);
 #else
-    w = f->wait.load(std::memory_order_relaxed);
-    since = f->wait_since.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);  // the values before the second count
+    w = f->wait.load(order::relaxed);
+    since = f->wait_since.load(order::relaxed);
+    ABT_DETAIL_FENCE(acquire);  // the values before the second count
 #endif
-    return changes % 2 == 0 && f->wait_changes.load(std::memory_order_relaxed) == changes;
+    return changes % 2 == 0 && f->wait_changes.load(order::relaxed) == changes;
 }
 
 /// A frame as it is made: unlisted, with the hot-path fields set.
@@ -1403,12 +1509,12 @@ ABT_DETAIL_ALWAYS_INLINE void init_frame(frame* f, const frame_site* s, frame* p
 /// The fields a frame needs once it joins the task tree (its sibling links
 /// are set by the list it joins).
 inline void init_listed_fields(frame* f) {
-    f->tentative.store(false, std::memory_order_relaxed);
+    f->tentative.store(false, order::relaxed);
     f->parked = false;
     f->settled = false;
-    f->entries.store(0, std::memory_order_relaxed);
-    f->wait.store(nullptr, std::memory_order_relaxed);  // nobody else knows f yet
-    f->wait_changes.store(0, std::memory_order_relaxed);
+    f->entries.store(0, order::relaxed);
+    f->wait.store(nullptr, order::relaxed);  // nobody else knows f yet
+    f->wait_changes.store(0, order::relaxed);
     f->recorded_wait = nullptr;
     f->expected = coroutine_identity{};
     f->slot_owner = nullptr;
@@ -1419,6 +1525,9 @@ inline void init_listed_fields(frame* f) {
     f->resumed_at = nullptr;
 }
 
+/// std::this_thread::yield(), out of line in the separate mode (<thread>).
+ABT_DETAIL_OUT_OF_LINE void yield_thread() noexcept;
+
 /// A test-and-test-and-set lock. Critical sections are short except dumps,
 /// so waiters spin briefly, then yield.
 class spinlock {
@@ -1426,16 +1535,16 @@ public:
     void lock() noexcept {
         for (unsigned spins = 0;; ++spins) {
             // acquire: pairs with unlock's release; publishes the guarded data.
-            if (!locked_.exchange(true, std::memory_order_acquire)) return;
-            while (locked_.load(std::memory_order_relaxed)) {
-                if (++spins > 64) std::this_thread::yield();
+            if (!locked_.exchange(true, order::acquire)) return;
+            while (locked_.load(order::relaxed)) {
+                if (++spins > 64) yield_thread();
             }
         }
     }
-    void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+    void unlock() noexcept { locked_.store(false, order::release); }
 
 private:
-    std::atomic<bool> locked_{false};
+    atomic_cell<bool> locked_{false};
 };
 
 class lock_guard {
@@ -1449,11 +1558,15 @@ private:
     spinlock& lock_;
 };
 
+#if !ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void yield_thread() noexcept { std::this_thread::yield(); }
+
 /// A task's name and tags (set_task_name, set_task_tag), copied by dumps.
 struct task_info {
     std::string name;
     std::vector<std::pair<std::string, std::string>> tags;  // in the order first set
 };
+#endif
 
 struct thread_state;
 struct thread_slots;
@@ -1467,7 +1580,7 @@ struct registry {
     // Task ids are handed out in blocks of task_id_block, one block per
     // thread at a time (no shared cache line per task); ids are unique and
     // increase on each thread. Atomic: taken without the lock.
-    std::atomic<std::uint64_t> task_ids_handed_out{0};
+    atomic_cell<std::uint64_t> task_ids_handed_out{0};
 };
 constexpr std::uint64_t task_id_block = 32;
 /// One per program: an inline variable, constant-initialized, visible to
@@ -1520,6 +1633,7 @@ struct scope_link {
 };
 ABT_DETAIL_PROGRAM_WIDE inline thread_local thread_state this_thread;
 
+#if !ABT_DETAIL_LIGHT  // the implementation translation unit (or every one, header-only) defines it
 // ---- For debuggers ------------------------------------------------------------
 // tools/abt_gdb.py prints the task tree from a live process or a core file
 // without running code in it. It finds `abt_debug_layout` (C language
@@ -1588,6 +1702,7 @@ ABT_DETAIL_PROGRAM_WIDE ABT_DETAIL_KEEP inline const debug_layout abt_debug_layo
     static_cast<std::uint32_t>(offsetof(frame, born_ns)),
 };
 }
+#endif
 
 /// One hand-over point (see DESIGN): a suspending frame offers itself as the
 /// parent of the frames started next on this thread. One cache line each: an
@@ -1601,7 +1716,7 @@ struct alignas(64) slot_entry {
     // thread that uses a live entry's target holds the lock, so the target
     // cannot be resumed or destroyed meanwhile: its resumer or destroyer
     // kills the entry first, under the lock.
-    std::atomic<std::uint64_t> serial{0};
+    atomic_cell<std::uint64_t> serial{0};
     // ---- the owner thread only ----
     frame* target = nullptr;   // the awaiting frame
     frame* resumer = nullptr;  // the entry applies while this_thread.current == resumer
@@ -1632,9 +1747,18 @@ struct thread_slots {
 /// The fix for every suspension that bypassed ABT_AWAIT.
 /// Set when a translation unit includes the asio adapter: misuse reports
 /// then give asio's fix too.
-ABT_DETAIL_PROGRAM_WIDE inline std::atomic<bool> asio_adapter_in_use{false};
+ABT_DETAIL_PROGRAM_WIDE inline atomic_cell<bool> asio_adapter_in_use{false};
 
-[[noreturn]] inline void report_misuse(const frame* f, const char* what, const char* fix) {
+[[noreturn]] ABT_DETAIL_OUT_OF_LINE void report_misuse(const frame* f, const char* what, const char* fix);
+[[noreturn]] ABT_DETAIL_OUT_OF_LINE void report_bypassed_await(const frame* f, const char* what);
+#if ABT_DETAIL_LIGHT  // defined below otherwise, where they were always (g++ wants noinline on the definition)
+void warn_active_at_thread_exit(const frame* f);
+const char* this_thread_stack_top();
+#endif
+ABT_DETAIL_OUT_OF_LINE void delete_task_info(task_info* info);
+
+#if !ABT_DETAIL_LIGHT
+[[noreturn]] ABT_DETAIL_OUT_OF_LINE void report_misuse(const frame* f, const char* what, const char* fix) {
     std::fprintf(stderr,
                  "async_backtrace: error: frame '%s' at %s:%u %s.\n"
                  "async_backtrace: fix: %s\n",
@@ -1648,7 +1772,7 @@ ABT_DETAIL_PROGRAM_WIDE inline std::atomic<bool> asio_adapter_in_use{false};
 /// ABT_AWAIT: says where that co_await is, as far as the header knows (after
 /// the last ABT_AWAIT the frame passed, see frame::recorded_wait, or after
 /// the frame's own line), and how to fix it and find the others.
-[[noreturn]] inline void report_bypassed_await(const frame* f, const char* what) {
+[[noreturn]] ABT_DETAIL_OUT_OF_LINE void report_bypassed_await(const frame* f, const char* what) {
     const bool coroutine_frame = f->site->function_id != nullptr;
     const frame_site* last = coroutine_frame && f->listed == membership::tree ? f->recorded_wait : nullptr;
     std::fprintf(stderr,
@@ -1668,7 +1792,7 @@ ABT_DETAIL_PROGRAM_WIDE inline std::atomic<bool> asio_adapter_in_use{false};
                  "async_backtrace: fix: write co_await ABT_AWAIT(expr), or derive the task's promise from "
                  "abt::framed_promise (then a plain co_await is one)%s.\n"
                  "async_backtrace: tools/abt-lint lists every co_await that bypasses ABT_AWAIT in framed code.\n",
-                 asio_adapter_in_use.load(std::memory_order_relaxed)
+                 asio_adapter_in_use.load(order::relaxed)
                      ? "; in asio coroutines, pass the completion token ABT_USE_AWAITABLE and use "
                        "abt::asio_support::awaitable_operators (async_backtrace_asio.hpp)"
                      : "");
@@ -1676,10 +1800,14 @@ ABT_DETAIL_PROGRAM_WIDE inline std::atomic<bool> asio_adapter_in_use{false};
     std::abort();
 }
 
+ABT_DETAIL_OUT_OF_LINE void delete_task_info(task_info* info) { delete info; }
+#endif  // !ABT_DETAIL_LIGHT
+
 // ---- Operations under the registry lock (names start with locked_) --------
 
 // Child lists: `head`'s children, linked through their sibling pointers. The
 // caller holds the lock that guards `head`'s list.
+#if !ABT_DETAIL_LIGHT
 inline void append_child(frame* head, frame* f) {
     f->prev_sibling = head->last_child;
     f->next_sibling = nullptr;
@@ -1689,7 +1817,9 @@ inline void append_child(frame* head, frame* f) {
         head->first_child = f;
     head->last_child = f;
 }
+#endif
 
+#if !ABT_DETAIL_LIGHT
 inline void remove_child(frame* head, frame* f) {
     if (f->prev_sibling != nullptr)
         f->prev_sibling->next_sibling = f->next_sibling;
@@ -1701,19 +1831,24 @@ inline void remove_child(frame* head, frame* f) {
         head->last_child = f->prev_sibling;
     f->prev_sibling = f->next_sibling = nullptr;
 }
+#endif
 
 inline frame* list_head_of(frame* parent) { return parent != nullptr ? parent : &the_registry.tasks; }
 
+#if !ABT_DETAIL_LIGHT
 inline void locked_link(frame* f, frame* parent) {
     f->parent = parent;
     append_child(list_head_of(parent), f);
     if (parent == nullptr) ++the_registry.task_count;
 }
+#endif
 
+#if !ABT_DETAIL_LIGHT
 inline void locked_unlink(frame* f) {
     remove_child(list_head_of(f->parent), f);
     if (f->parent == nullptr) --the_registry.task_count;
 }
+#endif
 
 // ---- This thread's roots (its shard of the task list) -----------------------
 
@@ -1726,7 +1861,8 @@ struct thread_exit_hook {
 /// coroutine suspended through a co_await that bypassed ABT_AWAIT, or the
 /// thread ends from inside it (exit, pthread_exit). Said, not aborted: the
 /// thread is ending anyway.
-ABT_DETAIL_NOINLINE inline void warn_active_at_thread_exit(const frame* f) {
+#if !ABT_DETAIL_LIGHT
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void warn_active_at_thread_exit(const frame* f) {
     std::fprintf(stderr,
                  "async_backtrace: warning: a thread ends while frame '%s' at %s:%u is active on it: its coroutine "
                  "suspended through a co_await that bypassed ABT_AWAIT (tools/abt-lint finds those), or the "
@@ -1734,11 +1870,15 @@ ABT_DETAIL_NOINLINE inline void warn_active_at_thread_exit(const frame* f) {
                  f->site->where.function, f->site->where.file, static_cast<unsigned>(f->site->where.line));
     std::fflush(stderr);
 }
+#endif
 
 /// Lists this thread in registry::threads, so that dumps see its running
 /// tasks. Once per thread, before its first root; never during its exit
 /// (roots made by thread_local destructors stay unlisted: see README Limits).
-ABT_DETAIL_NOINLINE inline void list_this_thread(thread_state& ts) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void list_this_thread(thread_state& ts);
+#else
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void list_this_thread(thread_state& ts) {
     if (ts.exiting) return;
     static thread_local thread_exit_hook hook;  // constructed here, on first use
     (void)&hook;
@@ -1749,9 +1889,11 @@ ABT_DETAIL_NOINLINE inline void list_this_thread(thread_state& ts) {
     the_registry.threads = &ts;
     ts.listed = true;
 }
+#endif
 
 inline void give_back_slots(thread_state& ts);
 
+#if !ABT_DETAIL_LIGHT
 inline thread_exit_hook::~thread_exit_hook() {
     thread_state& ts = this_thread;
     if (ts.current != nullptr) warn_active_at_thread_exit(ts.current);
@@ -1763,34 +1905,44 @@ inline thread_exit_hook::~thread_exit_hook() {
     if (ts.next_thread != nullptr) ts.next_thread->prev_thread = ts.prev_thread;
     ts.listed = false;
 }
+#endif
 
 /// A new root that nobody else can know yet: listed in this thread's roots
 /// only, under this thread's own lock. May be called with the registry lock
 /// held (lock order: registry, then a thread's roots_lock).
 /// The next task id of this thread's block (see registry::task_ids_handed_out).
+#if !ABT_DETAIL_LIGHT
 inline std::uint64_t new_task_id() {
     thread_state& ts = this_thread;
     if (ts.next_task_id == ts.task_id_end) {
-        ts.next_task_id = the_registry.task_ids_handed_out.fetch_add(task_id_block, std::memory_order_relaxed) + 1;
+        ts.next_task_id = the_registry.task_ids_handed_out.fetch_add(task_id_block, order::relaxed) + 1;
         ts.task_id_end = ts.next_task_id + task_id_block;
     }
     return ts.next_task_id++;
 }
+#endif
 
 /// f becomes a task (a root): a new id, born now, no name. The caller holds
 /// the lock of the list f joins as a root, or f is not in one yet.
+#if !ABT_DETAIL_LIGHT
 inline void become_task(frame* f) {
     f->task_id = new_task_id();
     f->born_ns = coarse_now_ns();
-    f->info.store(nullptr, std::memory_order_relaxed);
+    f->info.store(nullptr, order::relaxed);
 }
+#endif
 
 /// A task's root ended and left its list (no dump can reach it): its name
 /// and tags go.
+#if !ABT_DETAIL_LIGHT
 inline void forget_task_info(frame* f) {
-    if (f->parent == nullptr) delete f->info.load(std::memory_order_relaxed);
+    if (f->parent == nullptr) {
+        if (task_info* info = f->info.load(order::relaxed)) delete_task_info(info);
+    }
 }
+#endif
 
+#if !ABT_DETAIL_LIGHT
 inline void list_as_thread_root(frame* f) {
     thread_state& ts = this_thread;
     f->is_top = true;
@@ -1802,16 +1954,20 @@ inline void list_as_thread_root(frame* f) {
     }
     f->listed = membership::thread_roots;
 }
+#endif
 
+#if !ABT_DETAIL_LIGHT
 inline void unlist_thread_root(frame* f) {
     thread_state& ts = this_thread;
     lock_guard guard(ts.roots_lock);
     remove_child(&ts.roots, f);
     --ts.root_count;
 }
+#endif
 
 /// Publishes f: links it into the task tree under `parent` (null: a task).
 /// A root that was a thread root keeps its task id, age and name.
+#if !ABT_DETAIL_LIGHT
 inline void locked_list_in_tree(frame* f, frame* parent) {
     const bool was_task = f->listed == membership::thread_roots;
     if (was_task) unlist_thread_root(f);
@@ -1820,30 +1976,36 @@ inline void locked_list_in_tree(frame* f, frame* parent) {
     f->listed = membership::tree;
     locked_link(f, parent);
 }
+#endif
 
 /// Moves f (and its subtree) under new_parent, or to the task list.
+#if !ABT_DETAIL_LIGHT
 inline void locked_move(frame* f, frame* new_parent) {
     const bool becomes_task = new_parent == nullptr && f->parent != nullptr;
     locked_unlink(f);
-    f->tentative.store(false, std::memory_order_relaxed);
+    f->tentative.store(false, order::relaxed);
     if (becomes_task) become_task(f);
     locked_link(f, new_parent);
 }
+#endif
 
 /// A task of its own that turns out to be a call from the frame it resumes
 /// to (see suspend_running_chain): it joins that frame as a child; its name
 /// and tags, which only tasks have, go.
 inline void locked_publish_chain(frame* f);
+#if !ABT_DETAIL_LIGHT
 inline void locked_rejoin_caller(frame* f) {
     locked_publish_chain(f->resumer);
-    delete f->info.load(std::memory_order_relaxed);
-    f->info.store(nullptr, std::memory_order_relaxed);
+    if (task_info* info = f->info.load(order::relaxed)) delete_task_info(info);
+    f->info.store(nullptr, order::relaxed);
     f->task_id = 0;
     locked_move(f, f->resumer);
 }
+#endif
 
 /// Links f and its unpublished ancestors (INVARIANT 2). Only f's own thread
 /// calls this, for its own running chain.
+#if !ABT_DETAIL_LIGHT
 inline void locked_publish_chain(frame* f) {
     // Every unlisted frame's fields first: linking a frame into its parent
     // must not come before the parent's (empty) child list is initialized.
@@ -1854,12 +2016,16 @@ inline void locked_publish_chain(frame* f) {
         locked_link(f, f->parent);
     }
 }
+#endif
 
 // ---- Hand-over entries --------------------------------------------------------
 // Functions on this thread's own stack need no lock (see slot_entry);
 // locked_applicable_entry and the kills of another thread's entries do.
 
-ABT_DETAIL_NOINLINE inline thread_slots& acquire_slots(thread_state& ts) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE thread_slots& acquire_slots(thread_state& ts);
+#else
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE thread_slots& acquire_slots(thread_state& ts) {
     if (!ts.listed) list_this_thread(ts);  // its exit hook gives the stack back
     thread_slots* handovers = nullptr;
     {
@@ -1871,21 +2037,23 @@ ABT_DETAIL_NOINLINE inline thread_slots& acquire_slots(thread_state& ts) {
     ts.handovers = handovers;
     return *handovers;
 }
+#endif
 
 ABT_DETAIL_ALWAYS_INLINE thread_slots& this_thread_slots() {
     thread_state& ts = this_thread;
     return ts.handovers != nullptr ? *ts.handovers : acquire_slots(ts);
 }
 
-inline bool is_live(const slot_entry& e) { return e.serial.load(std::memory_order_relaxed) != 0; }
+inline bool is_live(const slot_entry& e) { return e.serial.load(order::relaxed) != 0; }
 
 /// The owner kills one of its entries.
 inline void kill_own(slot_entry& e) {
-    e.serial.store(0, std::memory_order_relaxed);
+    e.serial.store(0, order::relaxed);
     e.kind = slot_kind::empty;
 }
 
 /// At thread exit: kills the stack's entries and gives it to the pool.
+#if !ABT_DETAIL_LIGHT
 inline void give_back_slots(thread_state& ts) {
     thread_slots* handovers = ts.handovers;
     if (handovers == nullptr) return;
@@ -1897,6 +2065,7 @@ inline void give_back_slots(thread_state& ts) {
     handovers->next_free = the_registry.free_slots;
     the_registry.free_slots = handovers;
 }
+#endif
 
 /// During its thread's exit (after the hook gave the stack back), a thread
 /// that suspends takes a stack again; it gives it back, killing what is left
@@ -1904,9 +2073,13 @@ inline void give_back_slots(thread_state& ts) {
 /// progress (whose end would look for its entry on this stack). So no stack
 /// is lost per thread; what is lost is only attribution across that point
 /// (a transfer entry killed there makes its child a task of its own).
-ABT_DETAIL_NOINLINE inline void give_back_if_idle_while_exiting(thread_state& ts) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void give_back_if_idle_while_exiting(thread_state& ts);
+#else
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void give_back_if_idle_while_exiting(thread_state& ts) {
     if (ts.handovers != nullptr && ts.exiting_awaits == 0 && ts.current == nullptr) give_back_slots(ts);
 }
+#endif
 
 /// Drops dead entries from the top of this thread's stack (not below the
 /// current work item's base: those belong to the code around it).
@@ -1941,6 +2114,7 @@ inline void kill_transfers_from(frame* resumer) {
 
 /// The live entry on top of this thread's stack, if it applies to `cur`.
 /// Under the lock, so its target stays alive while the caller uses it.
+#if !ABT_DETAIL_LIGHT
 inline slot_entry* locked_applicable_entry(frame* cur) {
     if (!this_thread.slot_armed) return nullptr;
     thread_slots& handovers = this_thread_slots();
@@ -1949,6 +2123,7 @@ inline slot_entry* locked_applicable_entry(frame* cur) {
     slot_entry* e = &handovers.entries[handovers.size - 1];
     return e->resumer == cur ? e : nullptr;
 }
+#endif
 
 /// Pushes an inline_start entry for the suspending frame `target` (still
 /// owned by this thread); returns its serial, or 0 when the stack is full.
@@ -1965,7 +2140,7 @@ ABT_DETAIL_ALWAYS_INLINE slot_entry& push_entry(thread_slots& handovers, slot_ki
     e.target = target;
     e.resumer = resumer;
     e.kind = kind;
-    e.serial.store(serial, std::memory_order_relaxed);
+    e.serial.store(serial, order::relaxed);
     this_thread.slot_armed = true;
     return e;
 }
@@ -1987,64 +2162,84 @@ inline std::uint64_t push_hand_over(thread_slots& handovers, frame* target, fram
 /// Might the entry f's suspension pushed still point at f? (Only the thread
 /// that now runs or ends f asks.)
 inline bool hand_over_may_be_live(const frame* f) {
-    return f->slot_owner != nullptr && f->slot_owner->serial.load(std::memory_order_relaxed) == f->slot_serial;
+    return f->slot_owner != nullptr && f->slot_owner->serial.load(order::relaxed) == f->slot_serial;
 }
 
 /// Kills the entry that points at f, on whatever thread's stack it is.
+#if !ABT_DETAIL_LIGHT
 inline void locked_release_hand_over(frame* f) {
     if (hand_over_may_be_live(f)) {
         std::uint64_t serial = f->slot_serial;
-        f->slot_owner->serial.compare_exchange_strong(serial, 0, std::memory_order_relaxed);
+        f->slot_owner->serial.compare_exchange_strong(serial, 0, order::relaxed);
     }
     f->slot_owner = nullptr;
 }
+#endif
 
 /// f resumes on this thread: no entry may hand it children any more. The lock
 /// only when the entry may still be live (another thread resumed f while its
 /// await_suspend was still running): it waits out a use of the entry.
-ABT_DETAIL_NOINLINE inline void release_live_hand_over(frame* f) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void release_live_hand_over(frame* f);
+#else
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void release_live_hand_over(frame* f) {
     lock_guard guard(the_registry.lock);
     locked_release_hand_over(f);
 }
+#endif
 ABT_DETAIL_ALWAYS_INLINE void release_hand_over(frame* f) {
     if (hand_over_may_be_live(f)) release_live_hand_over(f);
     f->slot_owner = nullptr;
 }
 
 /// A frame that ends: its children become tasks, then it leaves its list.
+#if !ABT_DETAIL_LIGHT
 inline void locked_retire(frame* f) {
     while (f->first_child != nullptr) locked_move(f->first_child, nullptr);
     locked_release_hand_over(f);
     locked_unlink(f);
     forget_task_info(f);
 }
+#endif
 
 
 
 /// Same enclosing function? The pointers first; the text when they differ,
 /// since each translation unit or shared library may hold its own copy of an
 /// inline function's __PRETTY_FUNCTION__ while its site records are merged.
-ABT_DETAIL_NOINLINE inline bool same_text(const char* a, const char* b) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE bool same_text(const char* a, const char* b);
+#else
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE bool same_text(const char* a, const char* b) {
     return a != nullptr && b != nullptr && std::strcmp(a, b) == 0;
 }
+#endif
 ABT_DETAIL_ALWAYS_INLINE bool same_function(const char* a, const char* b) { return a == b || same_text(a, b); }
 
 /// One call site? The pointers first; the contents when they differ (a copy
 /// of an inline function's records in a shared library built with hidden
 /// symbols).
-ABT_DETAIL_NOINLINE inline bool same_site_contents(const frame_site* a, const frame_site* b) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE bool same_site_contents(const frame_site* a, const frame_site* b);
+#else
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE bool same_site_contents(const frame_site* a, const frame_site* b) {
     return a != nullptr && b != nullptr && a->where.line == b->where.line && a->enclosing == b->enclosing &&
            std::strcmp(a->where.file, b->where.file) == 0 && std::strcmp(a->where.function, b->where.function) == 0 &&
            same_function(a->function_id, b->function_id);
 }
+#endif
 /// The static record behind a site (see frame_site::origin).
 inline const frame_site* static_site(const frame_site* s) { return s->origin != nullptr ? s->origin : s; }
-ABT_DETAIL_NOINLINE inline bool same_static_site(const frame_site* a, const frame_site* b) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE bool same_static_site(const frame_site* a, const frame_site* b);
+#else
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE bool same_static_site(const frame_site* a, const frame_site* b) {
     if (a == nullptr || b == nullptr) return false;
     a = static_site(a);
     b = static_site(b);
     return a == b || same_site_contents(a, b);
 }
+#endif
 ABT_DETAIL_ALWAYS_INLINE bool same_site(const frame_site* a, const frame_site* b) {
     return a == b || same_static_site(a, b);
 }
@@ -2095,7 +2290,10 @@ inline void set_activation_wait(frame* innermost, frame* top, const frame_site* 
 /// hand-overs and runs), nothing is pushed: the run's frames then nest under
 /// `below`, and its suspension stops only where suspend_running_chain finds
 /// the stack's bottom by itself (see there; README Limits).
-inline void begin_chain_run(const void* chain, frame* below) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void begin_chain_run(const void* chain, frame* below);
+#else
+ABT_DETAIL_OUT_OF_LINE void begin_chain_run(const void* chain, frame* below) {
     if (below == nullptr) return;
     thread_slots& handovers = this_thread_slots();
     // A run that began at `below` earlier, or of this chain, is over: one
@@ -2111,6 +2309,7 @@ inline void begin_chain_run(const void* chain, frame* below) {
     e.chain = chain;
     e.in_join = in_join;
 }
+#endif
 
 /// The run of `chain` on this thread ends: the stack suspends as a whole, or
 /// it is done. Kills its entry and every newer chain_run entry (runs that
@@ -2118,7 +2317,10 @@ inline void begin_chain_run(const void* chain, frame* below) {
 /// that suspends through a plain asio::use_awaitable ends its run unseen).
 /// Returns the frame that was current when the run began (null when there is
 /// none, or the run pushed no entry: it began with no frame current).
-inline frame* end_chain_run(const void* chain) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE frame* end_chain_run(const void* chain);
+#else
+ABT_DETAIL_OUT_OF_LINE frame* end_chain_run(const void* chain) {
     if (!this_thread.slot_armed) return nullptr;
     thread_slots& handovers = this_thread_slots();
     unsigned first = handovers.base;
@@ -2134,9 +2336,11 @@ inline frame* end_chain_run(const void* chain) {
     kill_own_entries_if(handovers, first, [](const slot_entry& e) { return e.kind == slot_kind::chain_run; });
     return below;
 }
+#endif
 
 /// The chain_run entry on top of this thread's stack, if it applies to the
 /// frame f made while `cur` is current. This thread's stack only: no lock.
+#if !ABT_DETAIL_LIGHT
 inline slot_entry* applicable_chain_run(frame* cur, const frame* f) {
     if (cur == nullptr || !this_thread.slot_armed) return nullptr;
     thread_slots& handovers = this_thread_slots();
@@ -2146,9 +2350,11 @@ inline slot_entry* applicable_chain_run(frame* cur, const frame* f) {
     if (e.kind != slot_kind::chain_run || e.resumer != cur || site_nested_in(f->site, cur->site)) return nullptr;
     return &e;
 }
+#endif
 
 /// The join's entry right below a chain_run pushed over it (in_join), if it
 /// is still live. Under the lock, like every use of an entry's target.
+#if !ABT_DETAIL_LIGHT
 inline slot_entry* locked_join_below(const slot_entry& run) {
     const thread_slots& handovers = *this_thread.handovers;
     const auto i = static_cast<unsigned>(&run - handovers.entries);
@@ -2156,6 +2362,7 @@ inline slot_entry* locked_join_below(const slot_entry& run) {
     slot_entry& e = this_thread.handovers->entries[i - 1];
     return is_live(e) && e.kind == slot_kind::inline_start && e.resumer == run.resumer ? &e : nullptr;
 }
+#endif
 
 // ---- Frame lifetime ---------------------------------------------------------
 
@@ -2165,7 +2372,10 @@ enum class attach_mode { scope, persistent };
 /// apply, or the frame must be published at once (persistent frames, which
 /// start idle and never take a tentative parent).
 /// f was made by init_frame(f, site, cur, cur) with cur = this_thread.current.
-ABT_DETAIL_NOINLINE inline void attach_frame_slow(frame* f, attach_mode mode) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void attach_frame_slow(frame* f, attach_mode mode);
+#else
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void attach_frame_slow(frame* f, attach_mode mode) {
     thread_state& ts = this_thread;
     frame* cur = ts.current;
     const bool publish_now = mode == attach_mode::persistent;
@@ -2189,7 +2399,7 @@ ABT_DETAIL_NOINLINE inline void attach_frame_slow(frame* f, attach_mode mode) {
         f->is_top = true;
         locked_list_in_tree(f, slot->target);
         if (slot->kind == slot_kind::transfer) {  // single use; confirmed at the first suspension
-            f->tentative.store(true, std::memory_order_relaxed);
+            f->tentative.store(true, order::relaxed);
             f->expected = slot->expected;
             kill_own(*slot);
             pop_dead(this_thread_slots());
@@ -2209,14 +2419,20 @@ ABT_DETAIL_NOINLINE inline void attach_frame_slow(frame* f, attach_mode mode) {
     }
     if (publish_now) set_wait(f, &no_await_site, coarse_now_ns());  // idle until a callback enters it
 }
+#endif
 
-ABT_DETAIL_NOINLINE inline void enter_frame_slow(frame* f) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void enter_frame_slow(frame* f);
+#else
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void enter_frame_slow(frame* f) {
     attach_frame_slow(f, attach_mode::scope);
     this_thread.current = f;
 }
+#endif
 
 /// A frame destroyed while it is not this thread's current frame: legal only
 /// when it is suspended (a coroutine destroyed at an ABT_AWAIT, on any thread).
+#if !ABT_DETAIL_LIGHT
 inline void destroy_inactive_frame(frame* f) {
     {
         lock_guard guard(the_registry.lock);
@@ -2230,10 +2446,14 @@ inline void destroy_inactive_frame(frame* f) {
                           "suspended or resumed by a co_await that bypassed ABT_AWAIT, or a nested frame was left "
                           "out of order");
 }
+#endif
 
 /// Every frame end but the hot one: f is listed, this thread's slot may
 /// refer to f as the resumer, or f is not current (see destroy_inactive_frame).
-ABT_DETAIL_NOINLINE inline void leave_frame_slow(frame* f) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void leave_frame_slow(frame* f);
+#else
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void leave_frame_slow(frame* f) {
     thread_state& ts = this_thread;
     if (ts.current != f) {
         destroy_inactive_frame(f);
@@ -2252,6 +2472,7 @@ ABT_DETAIL_NOINLINE inline void leave_frame_slow(frame* f) {
     }
     if (ABT_DETAIL_UNLIKELY(ts.exiting)) give_back_if_idle_while_exiting(ts);
 }
+#endif
 
 /// The guard behind ABT_FRAMED. The hot path (a frame nested in a running
 /// frame, nothing handed over on this thread) is inlined: two loads from the
@@ -2289,6 +2510,7 @@ private:
 /// The guard behind ABT_FRAMED_DYNAMIC: a frame whose site is a heap copy of
 /// the static one with a name made at run time (one allocation and a copy
 /// of the name per frame). The copy is made first and freed last.
+#if ABT_DETAIL_FULL_API  // std::string_view, std::string, std::unique_ptr
 class dynamic_scope_frame {
 public:
     dynamic_scope_frame(const frame_site* s, std::string_view name)
@@ -2308,6 +2530,7 @@ private:
     std::unique_ptr<named_site> named_;
     scope_frame frame_;
 };
+#endif
 
 // ---- Suspension and resumption (used by ABT_AWAIT) -------------------------
 
@@ -2331,9 +2554,9 @@ struct hand_over_ticket {
 /// Clearing `tentative` races only with a retiring parent's locked_move,
 /// which clears it too, and moves the frame, a field the owner never touches.
 inline bool settle_without_lock(frame* top, const void* handle) {
-    if (top->tentative.load(std::memory_order_relaxed)) {
+    if (top->tentative.load(order::relaxed)) {
         if (!(top->expected == identify_coroutine(handle))) return false;
-        top->tentative.store(false, std::memory_order_relaxed);  // confirmed: the coroutine transferred to
+        top->tentative.store(false, order::relaxed);  // confirmed: the coroutine transferred to
     }
     top->is_top = true;
     top->settled = true;
@@ -2342,14 +2565,18 @@ inline bool settle_without_lock(frame* top, const void* handle) {
 
 /// The first suspension of an activation, or one with frames not yet
 /// published: publishes them, resolves a tentative parent, sets `wait`.
-ABT_DETAIL_NOINLINE inline void begin_suspend_slow(frame* cur, frame* top, const frame_site* at,
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void begin_suspend_slow(frame* cur, frame* top, const frame_site* at,
+                                                   const void* handle);
+#else
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void begin_suspend_slow(frame* cur, frame* top, const frame_site* at,
                                                    const void* handle) {
     lock_guard guard(the_registry.lock);
     top->is_top = true;
     locked_publish_chain(cur);  // first: only listed frames have a `tentative` to read
-    if (top->tentative.load(std::memory_order_relaxed)) {
+    if (top->tentative.load(order::relaxed)) {
         if (top->expected == identify_coroutine(handle)) {
-            top->tentative.store(false, std::memory_order_relaxed);  // confirmed: the coroutine transferred to
+            top->tentative.store(false, order::relaxed);  // confirmed: the coroutine transferred to
         } else {
             // Not the coroutine its parent handed control to: an unframed
             // coroutine sat in between, or it is unrelated. Its parent
@@ -2360,6 +2587,7 @@ ABT_DETAIL_NOINLINE inline void begin_suspend_slow(frame* cur, frame* top, const
     top->settled = true;
     set_activation_wait(cur, top, at, &no_await_site);
 }
+#endif
 
 /// Marks the activation whose innermost running frame is `cur` (this
 /// thread's current frame, known to belong to the awaiting coroutine)
@@ -2406,11 +2634,13 @@ ABT_DETAIL_ALWAYS_INLINE bool begin_suspend(suspension& s, hand_over_ticket& tic
 enum class suspend_outcome { suspended, transferred, not_suspended };
 
 /// Is a join's hand-over (inline_start) still open below `size`?
+#if !ABT_DETAIL_LIGHT
 inline bool has_live_inline_entry(const thread_slots& handovers, unsigned size) {
     for (unsigned i = handovers.base; i < size; ++i)
         if (is_live(handovers.entries[i]) && handovers.entries[i].kind == slot_kind::inline_start) return true;
     return false;
 }
+#endif
 
 /// A suspension's own entry, after await_suspend returned `next_handle` to
 /// run next: it now hands over to that coroutine only (see DESIGN: transfer).
@@ -2422,7 +2652,11 @@ inline void turn_into_transfer(slot_entry& e, const void* next_handle) {
 /// After the inner await_suspend returned: decides what the entry becomes.
 /// This thread's stack only, so no lock; it never touches the awaiting frame,
 /// which another thread may be running or destroying by now.
-ABT_DETAIL_NOINLINE inline void end_suspend_slow(std::uint64_t serial, const frame* resumer,
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void end_suspend_slow(std::uint64_t serial, const frame* resumer,
+                                                 suspend_outcome outcome, const void* next_handle);
+#else
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void end_suspend_slow(std::uint64_t serial, const frame* resumer,
                                                  suspend_outcome outcome, const void* next_handle) {
     if (this_thread.handovers == nullptr) return;  // given back (give_back_if_idle_while_exiting): the entry went with it
     thread_slots& handovers = *this_thread.handovers;
@@ -2431,7 +2665,7 @@ ABT_DETAIL_NOINLINE inline void end_suspend_slow(std::uint64_t serial, const fra
         return;
     }
     unsigned index = handovers.size;
-    while (index > 0 && handovers.entries[index - 1].serial.load(std::memory_order_relaxed) != serial) --index;
+    while (index > 0 && handovers.entries[index - 1].serial.load(order::relaxed) != serial) --index;
     if (index == 0) {  // killed meanwhile: the frame resumed or ended on another thread
         pop_dead(handovers);
         return;
@@ -2447,6 +2681,7 @@ ABT_DETAIL_NOINLINE inline void end_suspend_slow(std::uint64_t serial, const fra
         pop_to(handovers, index - 1);
     }
 }
+#endif
 
 /// The common end of a suspension: a plain suspension whose entry is still
 /// on top of the stack, and nothing for a trampoline to hand over. Pops it.
@@ -2456,7 +2691,7 @@ ABT_DETAIL_ALWAYS_INLINE void end_suspend(std::uint64_t serial, const frame* res
     thread_state& ts = this_thread;
     thread_slots* handovers = ts.handovers;  // null only after a give-back (give_back_if_idle_while_exiting)
     const bool on_top = handovers != nullptr && handovers->size > handovers->base &&
-                        handovers->entries[handovers->size - 1].serial.load(std::memory_order_relaxed) == serial &&
+                        handovers->entries[handovers->size - 1].serial.load(order::relaxed) == serial &&
                         serial != 0;
     if (ABT_DETAIL_LIKELY(on_top && outcome == suspend_outcome::suspended &&
                           ts.work_item != work_item_kind::one_task)) {
@@ -2520,7 +2755,8 @@ struct chain_suspension {
 
 /// The highest address of this thread's call stack, once per thread (null:
 /// unknown on this platform).
-ABT_DETAIL_NOINLINE inline const char* this_thread_stack_top() {
+#if !ABT_DETAIL_LIGHT
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE const char* this_thread_stack_top() {
     thread_state& ts = this_thread;
     if (!ts.stack_top_known) {
         ts.stack_top_known = true;
@@ -2539,6 +2775,7 @@ ABT_DETAIL_NOINLINE inline const char* this_thread_stack_top() {
     }
     return ts.stack_top;
 }
+#endif
 
 /// A coroutine resumes here (`here`: its body's frame address) while
 /// `current`, a frame resumed earlier on this thread, is current: legal when
@@ -2550,7 +2787,10 @@ ABT_DETAIL_NOINLINE inline const char* this_thread_stack_top() {
 /// makes from now on would be shown under it. Reported, then abort.
 /// (Frames never resumed by resume_activation, and stacks other than the
 /// thread's own, such as fibers', are not judged.)
-ABT_DETAIL_NOINLINE inline void check_left_behind_slow(const frame* current, const char* here) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void check_left_behind_slow(const frame* current, const char* here);
+#else
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void check_left_behind_slow(const frame* current, const char* here) {
     const char* const top = this_thread_stack_top();
     const char* const low = this_thread.stack_low;
     const char* const at = current->resumed_at;
@@ -2561,6 +2801,7 @@ ABT_DETAIL_NOINLINE inline void check_left_behind_slow(const frame* current, con
                               "code was no longer running: its coroutine suspended through a co_await that "
                               "bypassed ABT_AWAIT");
 }
+#endif
 inline void check_not_left_behind(const frame* current, const char* here) {
     if (current->listed == membership::tree && current->resumed_at != nullptr && current->site->function_id != nullptr)
         check_left_behind_slow(current, here);
@@ -2573,11 +2814,13 @@ inline void check_not_left_behind(const frame* current, const char* here) {
 /// a coroutine's frames that live across a suspension live in its
 /// coroutine frame. (Where the thread's stack bounds are unknown, only the
 /// first test applies.)
+#if !ABT_DETAIL_LIGHT
 inline bool may_belong_to_stack(const frame* f, const char* sp, const char* stack_top) {
     if (f->site->function_id == nullptr) return false;
     const char* at = reinterpret_cast<const char*>(f);
     return !(at > sp && at < stack_top);
 }
+#endif
 
 /// Marks every frame of the stack `chain` running on this thread suspended,
 /// the innermost at `at`, and makes current what was current when the
@@ -2598,7 +2841,10 @@ inline bool may_belong_to_stack(const frame* f, const char* sp, const char* stac
 /// joins: another operation's start may resume an unrelated stack inline,
 /// whose new frames must not take the entry. The framework starts the
 /// operation, then calls end_chain_suspend.
-inline chain_suspension suspend_running_chain(const frame_site* at, bool hand_over_children, const void* chain) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE chain_suspension suspend_running_chain(const frame_site* at, bool hand_over_children, const void* chain);
+#else
+ABT_DETAIL_OUT_OF_LINE chain_suspension suspend_running_chain(const frame_site* at, bool hand_over_children, const void* chain) {
     thread_state& ts = this_thread;
     chain_suspension c;
     c.chain = chain;
@@ -2632,7 +2878,7 @@ inline chain_suspension suspend_running_chain(const frame_site* at, bool hand_ov
         for (frame* f = c.innermost; f != below; f = f->resumer) {
             locked_publish_chain(f);
             f->is_top = true;
-            if (f->tentative.load(std::memory_order_relaxed)) locked_move(f, nullptr);
+            if (f->tentative.load(order::relaxed)) locked_move(f, nullptr);
             if (f->parent == nullptr && f->resumer != below) locked_rejoin_caller(f);
             f->settled = true;
             set_wait(f, f == c.innermost ? at : &no_await_site, since);
@@ -2647,20 +2893,28 @@ inline chain_suspension suspend_running_chain(const frame_site* at, bool hand_ov
     ts.current = below;
     return c;
 }
+#endif
 
 /// The operation has started (or its start threw): the entry that
 /// suspend_running_chain pushed hands over no more children. This thread's
 /// stack only: the chain's frames may be running or gone on another thread
 /// by now, and are not touched.
-inline void end_chain_suspend(const chain_suspension& c) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void end_chain_suspend(const chain_suspension& c);
+#else
+ABT_DETAIL_OUT_OF_LINE void end_chain_suspend(const chain_suspension& c) {
     if (c.hands_over) end_suspend(c.serial, nullptr, suspend_outcome::suspended, nullptr);
 }
+#endif
 
 /// The chain runs again, on this thread: call it on the thread that resumes
 /// the framework's stack, before any of its frames runs. What was current
 /// here stays below the run (begin_chain_run): a framed function that runs
 /// the event loop keeps running, and owns none of the stack's new frames.
-inline void resume_running_chain(const chain_suspension& c) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void resume_running_chain(const chain_suspension& c);
+#else
+ABT_DETAIL_OUT_OF_LINE void resume_running_chain(const chain_suspension& c) {
     thread_state& ts = this_thread;
     frame* const below = ts.current;
     // (No chain: the operation never started, e.g. asio threw for a
@@ -2675,6 +2929,7 @@ inline void resume_running_chain(const chain_suspension& c) {
     c.outermost->resumer = below;
     ts.current = c.innermost;
 }
+#endif
 
 // ---- ABT_AWAIT --------------------------------------------------------------
 #if ABT_DETAIL_HAS_COROUTINES
@@ -2823,7 +3078,7 @@ struct interned_site {
 struct await_site_table {
     static constexpr std::size_t buckets = 256;
     spinlock lock;
-    std::atomic<interned_site*> head[buckets];
+    atomic_cell<interned_site*> head[buckets];
 };
 ABT_DETAIL_PROGRAM_WIDE inline await_site_table the_await_sites;
 
@@ -2839,20 +3094,24 @@ inline const frame_site* find_await_site(interned_site* n, const char* file, std
     return nullptr;
 }
 
-ABT_DETAIL_NOINLINE inline const frame_site* intern_await_site_slow(const char* file, std::uint32_t line) {
-    std::atomic<interned_site*>& head = the_await_sites.head[await_site_bucket(file, line)];
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE const frame_site* intern_await_site_slow(const char* file, std::uint32_t line);
+#else
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE const frame_site* intern_await_site_slow(const char* file, std::uint32_t line) {
+    atomic_cell<interned_site*>& head = the_await_sites.head[await_site_bucket(file, line)];
     lock_guard guard(the_await_sites.lock);
-    interned_site* first = head.load(std::memory_order_relaxed);  // inserts are ours while we hold the lock
+    interned_site* first = head.load(order::relaxed);  // inserts are ours while we hold the lock
     if (const frame_site* found = find_await_site(first, file, line)) return found;
     interned_site* n = new interned_site{{{"", file, line}, nullptr, nullptr, nullptr, nullptr}, first};
-    head.store(n, std::memory_order_release);  // publishes the complete node
+    head.store(n, order::release);  // publishes the complete node
     return &n->site;
 }
+#endif
 
 /// The site record of the co_await at file:line (may allocate, once per site).
 inline const frame_site* intern_await_site(const char* file, std::uint32_t line) {
-    const std::atomic<interned_site*>& head = the_await_sites.head[await_site_bucket(file, line)];
-    if (const frame_site* found = find_await_site(head.load(std::memory_order_acquire), file, line)) return found;
+    const atomic_cell<interned_site*>& head = the_await_sites.head[await_site_bucket(file, line)];
+    if (const frame_site* found = find_await_site(head.load(order::acquire), file, line)) return found;
     return intern_await_site_slow(file, line);
 }
 
@@ -3080,6 +3339,9 @@ decltype(auto) start_task(Start&& start) {
     return static_cast<Start&&>(start)();
 }
 
+class reenter_scope;
+
+#if !ABT_DETAIL_LIGHT
 // ---- Dumps ------------------------------------------------------------------
 
 /// A frame's `wait` as a dump read it, with the count of changes it
@@ -3158,7 +3420,7 @@ inline void locked_copy_identity(const frame* root, task_copy& out) {
     out.born_ns = root->born_ns;
     out.name.clear();
     out.tags.clear();
-    if (const task_info* info = root->info.load(std::memory_order_relaxed)) {
+    if (const task_info* info = root->info.load(order::relaxed)) {
         out.name = info->name;
         out.tags = info->tags;
     }
@@ -3171,8 +3433,6 @@ struct dump_reader {
     std::vector<read_state> first_read, second_read;
     std::size_t next_state = 0;  // the next frame's entry in first_read, while copying
 };
-
-class reenter_scope;
 
 inline bool is_dump_cursor(const frame* t) { return t->site == nullptr; }
 
@@ -3236,7 +3496,7 @@ inline unsigned entries_on_this_thread(const frame* f) {
 /// comes or goes between the two reads of the task is seen).
 inline bool is_parked_for_this_dump(const frame* f) {
     return f->parked &&
-           (f->site->function_id != nullptr || f->entries.load(std::memory_order_relaxed) == entries_on_this_thread(f));
+           (f->site->function_id != nullptr || f->entries.load(order::relaxed) == entries_on_this_thread(f));
 }
 
 /// Reads the state of every frame of f's subtree into `out`, in copying
@@ -3318,7 +3578,7 @@ inline const frame* root_of(const frame* f) {
 inline void locked_collect_running(const frame* f, std::vector<std::pair<const void*, std::uint64_t>>& out,
                                    std::size_t& held) {
     const bool runs = is_running(f);
-    if (runs) out.emplace_back(f, f->wait_changes.load(std::memory_order_relaxed));
+    if (runs) out.emplace_back(f, f->wait_changes.load(order::relaxed));
     for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling) {
         // A suspended frame under a running one is the top of an activation
         // of its own (frames of one activation run or wait together).
@@ -3344,8 +3604,8 @@ inline void locked_copy_task(dump_reader& r, const frame* t, const frame* own, t
         for (const frame* f = own; f->parent != nullptr; f = f->parent) ++depth;
         out.frames.resize(depth + 1);
         for (const frame* f = own; f != nullptr; f = f->parent, --depth) {
-            const frame_site* w = f->wait.load(std::memory_order_relaxed);
-            out.frames[depth] = copy_of(f, w, f->wait_since.load(std::memory_order_relaxed), depth, out);
+            const frame_site* w = f->wait.load(order::relaxed);
+            out.frames[depth] = copy_of(f, w, f->wait_since.load(order::relaxed), depth, out);
             if (depth == 0) break;
         }
     } else {
@@ -3381,7 +3641,7 @@ void for_each_task_copy(bool wait_for_running_tasks, Sink sink) {
         // A persistent frame entered by other threads too runs for them as
         // well: only a frame that runs for this thread alone is parked.
         const bool runs_only_here = f->site->function_id != nullptr ||
-                                    f->entries.load(std::memory_order_relaxed) == entries_on_this_thread(f);
+                                    f->entries.load(order::relaxed) == entries_on_this_thread(f);
         if (is_running(f) && !f->parked && runs_only_here) {
             f->parked = true;
             parked.push_back(f);
@@ -4215,6 +4475,7 @@ inline std::string folded_taskdump(const dump_options& o) {
     return out;
 }
 
+#endif  // !ABT_DETAIL_LIGHT (dumps)
 }  // namespace detail
 
 // ---- Public API definitions -----------------------------------------------
@@ -4223,33 +4484,14 @@ class persistent_frame {
 public:
     /// Attaches under the frame running on this thread, if any; otherwise it
     /// is a task of its own. Shown as idle until entered.
-    explicit persistent_frame(site s) {
-        detail::init_frame(&frame_, s.record, detail::this_thread.current, detail::this_thread.current);
-        detail::attach_frame_slow(&frame_, detail::attach_mode::persistent);
-    }
-    ~persistent_frame() {
-        bool entered = false;
-        {
-            detail::lock_guard guard(detail::the_registry.lock);
-            entered = frame_.entries.load(std::memory_order_relaxed) != 0;
-            if (!entered) detail::locked_retire(&frame_);
-        }
-        if (entered)  // reported without the lock, so a crash handler may still dump
-            detail::report_misuse(&frame_, "was destroyed while a callback was inside it (ABT_REENTER)",
-                                  "keep the persistent_frame alive until every ABT_REENTER scope on it ended, "
-                                  "e.g. hold the owning object by shared_ptr in its handlers");
-    }
+    explicit persistent_frame(site s);
+    ~persistent_frame();
     persistent_frame(const persistent_frame&) = delete;
     persistent_frame& operator=(const persistent_frame&) = delete;
 
     /// Records what the operation waits for; ABT_WAITING(frame, "what") adds
     /// the call site. Shown while no callback runs inside the frame.
-    void waiting_for(site what) {
-        detail::lock_guard guard(lock_);
-        frame_.recorded_wait = what.record;
-        if (frame_.entries.load(std::memory_order_relaxed) == 0)
-            detail::set_wait(&frame_, what.record, detail::coarse_now_ns());
-    }
+    void waiting_for(site what);
 
 private:
     friend class detail::reenter_scope;
@@ -4262,33 +4504,8 @@ namespace detail {
 /// ABT_REENTER: makes a persistent frame the current frame for a callback.
 class reenter_scope {
 public:
-    explicit reenter_scope(persistent_frame& p)
-        : frame_(&p.frame_), lock_(&p.lock_), link_{this_thread.current, this_thread.scopes, &p.frame_} {
-        {
-            lock_guard guard(*lock_);
-            const unsigned inside = frame_->entries.load(std::memory_order_relaxed);
-            if (inside == 0) frame_->recorded_wait = nullptr;  // what it waited for has come: a callback runs
-            frame_->entries.store(inside + 1, std::memory_order_relaxed);
-            set_wait(frame_, nullptr);  // also when it ran already: dumps see every entry (is_parked_for_this_dump)
-        }
-        this_thread.current = frame_;
-        this_thread.scopes = &link_;
-    }
-    ~reenter_scope() {
-        if (this_thread.current != frame_)
-            report_bypassed_await(this_thread.current != nullptr ? this_thread.current : frame_,
-                                  "was still active when the callback that re-entered its persistent frame "
-                                  "returned; a coroutine suspended through a co_await that bypassed ABT_AWAIT");
-        {
-            lock_guard guard(*lock_);
-            const unsigned inside = frame_->entries.load(std::memory_order_relaxed) - 1;
-            frame_->entries.store(inside, std::memory_order_relaxed);
-            const frame_site* idle = frame_->recorded_wait != nullptr ? frame_->recorded_wait : &no_await_site;
-            set_wait(frame_, inside == 0 ? idle : nullptr, inside == 0 ? coarse_now_ns() : 0);
-        }
-        this_thread.current = link_.saved_current;
-        this_thread.scopes = link_.outer;
-    }
+    explicit reenter_scope(persistent_frame& p);
+    ~reenter_scope();
     reenter_scope(const reenter_scope&) = delete;
     reenter_scope& operator=(const reenter_scope&) = delete;
 
@@ -4300,12 +4517,69 @@ private:
 
 }  // namespace detail
 
-inline std::string taskdump_tree(bool wait_for_running_tasks) { return detail::taskdump(wait_for_running_tasks); }
-inline std::string taskdump_tree(const dump_options& options) { return detail::rich_taskdump(options); }
-inline std::string taskdump_json(const dump_options& options) { return detail::json_taskdump(options); }
-inline std::string taskdump_folded(const dump_options& options) { return detail::folded_taskdump(options); }
+// A callback takes the frame's lock anyway: its calls stay out of line in the
+// separate mode (the implementation's translation unit defines them).
+#if !ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE persistent_frame::persistent_frame(site s) {
+    detail::init_frame(&frame_, s.record, detail::this_thread.current, detail::this_thread.current);
+    detail::attach_frame_slow(&frame_, detail::attach_mode::persistent);
+}
 
-inline void dump(std::FILE* out, const dump_options& options) { detail::write_now(out, taskdump_tree(options)); }
+ABT_DETAIL_OUT_OF_LINE persistent_frame::~persistent_frame() {
+    bool entered = false;
+    {
+        detail::lock_guard guard(detail::the_registry.lock);
+        entered = frame_.entries.load(detail::order::relaxed) != 0;
+        if (!entered) detail::locked_retire(&frame_);
+    }
+    if (entered)  // reported without the lock, so a crash handler may still dump
+        detail::report_misuse(&frame_, "was destroyed while a callback was inside it (ABT_REENTER)",
+                              "keep the persistent_frame alive until every ABT_REENTER scope on it ended, "
+                              "e.g. hold the owning object by shared_ptr in its handlers");
+}
+
+ABT_DETAIL_OUT_OF_LINE void persistent_frame::waiting_for(site what) {
+    detail::lock_guard guard(lock_);
+    frame_.recorded_wait = what.record;
+    if (frame_.entries.load(detail::order::relaxed) == 0)
+        detail::set_wait(&frame_, what.record, detail::coarse_now_ns());
+}
+
+ABT_DETAIL_OUT_OF_LINE detail::reenter_scope::reenter_scope(persistent_frame& p)
+    : frame_(&p.frame_), lock_(&p.lock_), link_{this_thread.current, this_thread.scopes, &p.frame_} {
+    {
+        lock_guard guard(*lock_);
+        const unsigned inside = frame_->entries.load(order::relaxed);
+        if (inside == 0) frame_->recorded_wait = nullptr;  // what it waited for has come: a callback runs
+        frame_->entries.store(inside + 1, order::relaxed);
+        set_wait(frame_, nullptr);  // also when it ran already: dumps see every entry (is_parked_for_this_dump)
+    }
+    this_thread.current = frame_;
+    this_thread.scopes = &link_;
+}
+
+ABT_DETAIL_OUT_OF_LINE detail::reenter_scope::~reenter_scope() {
+    if (this_thread.current != frame_)
+        report_bypassed_await(this_thread.current != nullptr ? this_thread.current : frame_,
+                              "was still active when the callback that re-entered its persistent frame "
+                              "returned; a coroutine suspended through a co_await that bypassed ABT_AWAIT");
+    {
+        lock_guard guard(*lock_);
+        const unsigned inside = frame_->entries.load(order::relaxed) - 1;
+        frame_->entries.store(inside, order::relaxed);
+        const frame_site* idle = frame_->recorded_wait != nullptr ? frame_->recorded_wait : &no_await_site;
+        set_wait(frame_, inside == 0 ? idle : nullptr, inside == 0 ? coarse_now_ns() : 0);
+    }
+    this_thread.current = link_.saved_current;
+    this_thread.scopes = link_.outer;
+}
+
+ABT_DETAIL_OUT_OF_LINE std::string taskdump_tree(bool wait_for_running_tasks) { return detail::taskdump(wait_for_running_tasks); }
+ABT_DETAIL_OUT_OF_LINE std::string taskdump_tree(const dump_options& options) { return detail::rich_taskdump(options); }
+ABT_DETAIL_OUT_OF_LINE std::string taskdump_json(const dump_options& options) { return detail::json_taskdump(options); }
+ABT_DETAIL_OUT_OF_LINE std::string taskdump_folded(const dump_options& options) { return detail::folded_taskdump(options); }
+
+ABT_DETAIL_OUT_OF_LINE void dump(std::FILE* out, const dump_options& options) { detail::write_now(out, taskdump_tree(options)); }
 
 namespace detail {
 
@@ -4328,10 +4602,10 @@ bool edit_current_task_info(Edit edit) {
     lock_guard guard(the_registry.lock);
     frame* root = locked_current_root();
     const auto apply = [&] {
-        task_info* info = root->info.load(std::memory_order_relaxed);
+        task_info* info = root->info.load(order::relaxed);
         if (info == nullptr) {
             info = new task_info();
-            root->info.store(info, std::memory_order_relaxed);
+            root->info.store(info, order::relaxed);
         }
         edit(*info);
     };
@@ -4346,11 +4620,11 @@ bool edit_current_task_info(Edit edit) {
 
 }  // namespace detail
 
-inline bool set_task_name(std::string_view name) {
+ABT_DETAIL_OUT_OF_LINE bool set_task_name(std::string_view name) {
     return detail::edit_current_task_info([&](detail::task_info& info) { info.name.assign(name.data(), name.size()); });
 }
 
-inline bool set_task_tag(std::string_view key, std::string_view value) {
+ABT_DETAIL_OUT_OF_LINE bool set_task_tag(std::string_view key, std::string_view value) {
     return detail::edit_current_task_info([&](detail::task_info& info) {
         for (auto& tag : info.tags)
             if (tag.first == key) {
@@ -4361,23 +4635,23 @@ inline bool set_task_tag(std::string_view key, std::string_view value) {
     });
 }
 
-inline std::uint64_t current_task_id() {
+ABT_DETAIL_OUT_OF_LINE std::uint64_t current_task_id() {
     if (detail::this_thread.current == nullptr) return 0;
     detail::lock_guard guard(detail::the_registry.lock);
     return detail::locked_current_root()->task_id;
 }
 
-inline bool awaiting_task(std::uint64_t id) {
+ABT_DETAIL_OUT_OF_LINE bool awaiting_task(std::uint64_t id) {
     detail::frame* f = detail::this_thread.current;
     if (f == nullptr || id == 0) return false;
     detail::lock_guard guard(detail::the_registry.lock);
     detail::locked_publish_chain(f);  // the note's fields exist once published (as for a dump's own chain)
     f->awaits_task = id;
-    f->awaits_at = f->wait_changes.load(std::memory_order_relaxed) + 2;  // its next suspension: see frame
+    f->awaits_at = f->wait_changes.load(detail::order::relaxed) + 2;  // its next suspension: see frame
     return true;
 }
 
-inline std::vector<location> backtrace() {
+ABT_DETAIL_OUT_OF_LINE std::vector<location> backtrace() {
     std::vector<location> chain;
     const detail::frame* f = detail::this_thread.current;
     if (f == nullptr) return chain;
@@ -4386,7 +4660,7 @@ inline std::vector<location> backtrace() {
     return chain;
 }
 
-inline std::size_t task_count() {
+ABT_DETAIL_OUT_OF_LINE std::size_t task_count() {
     detail::lock_guard guard(detail::the_registry.lock);
     std::size_t n = detail::the_registry.task_count;
     detail::locked_for_each_thread_roots([&](const detail::thread_state& ts) { n += ts.root_count; });
@@ -4527,7 +4801,7 @@ inline void drain_wake_pipe(int read_fd) {
 
 }  // namespace detail
 
-inline bool install_signal_dump(int signo, std::FILE* out, const dump_options& options) {
+ABT_DETAIL_OUT_OF_LINE bool install_signal_dump(int signo, std::FILE* out, const dump_options& options) {
 #if ABT_DETAIL_HAS_SIGNALS
     detail::signal_dump_state& st = detail::the_signal_dump;
     std::lock_guard<std::mutex> guard(st.lock);  // one install or uninstall at a time, from start to end
@@ -4566,7 +4840,7 @@ inline bool install_signal_dump(int signo, std::FILE* out, const dump_options& o
 #endif
 }
 
-inline void uninstall_signal_dump() {
+ABT_DETAIL_OUT_OF_LINE void uninstall_signal_dump() {
 #if ABT_DETAIL_HAS_SIGNALS
     std::lock_guard<std::mutex> guard(detail::the_signal_dump.lock);
     detail::locked_uninstall_signal_dump();
@@ -4682,7 +4956,7 @@ struct watchdog::state {
     }
 };
 
-inline watchdog::watchdog(const watchdog_options& options) : state_(new state()) {
+ABT_DETAIL_OUT_OF_LINE watchdog::watchdog(const watchdog_options& options) : state_(new state()) {
     state_->options = options;
     ABT_DETAIL_TRY {  // a thread that cannot start throws (without exceptions: std::terminate)
         state_->thread = std::thread([s = state_] { s->run(); });
@@ -4692,7 +4966,7 @@ inline watchdog::watchdog(const watchdog_options& options) : state_(new state())
     }
 }
 
-inline watchdog::~watchdog() {
+ABT_DETAIL_OUT_OF_LINE watchdog::~watchdog() {
     {
         std::lock_guard<std::mutex> guard(state_->lock);
         state_->stop = true;
@@ -4702,19 +4976,19 @@ inline watchdog::~watchdog() {
     delete state_;
 }
 
-inline std::size_t watchdog::episodes() const {
+ABT_DETAIL_OUT_OF_LINE std::size_t watchdog::episodes() const {
     std::lock_guard<std::mutex> guard(state_->lock);
     return state_->episodes;
 }
 
 // ---- Leak checks ------------------------------------------------------------------
 
-inline task_watermark::task_watermark() {
+ABT_DETAIL_OUT_OF_LINE task_watermark::task_watermark() {
     detail::for_each_task_copy(false, [&](const detail::task_copy& t) { existing_.push_back(t.id); });
     std::sort(existing_.begin(), existing_.end());
 }
 
-inline std::string task_watermark::leaked(std::chrono::milliseconds grace) const {
+ABT_DETAIL_OUT_OF_LINE std::string task_watermark::leaked(std::chrono::milliseconds grace) const {
     const auto deadline = std::chrono::steady_clock::now() + grace;
     for (;;) {
         std::vector<detail::dump_entry> leaks;
@@ -4736,6 +5010,8 @@ inline std::string task_watermark::leaked(std::chrono::milliseconds grace) const
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
 }
+
+#endif  // !ABT_DETAIL_LIGHT
 
 }  // namespace ABT_DETAIL_ABI
 }  // namespace abt

@@ -132,7 +132,7 @@ inline namespace ABT_DETAIL_ASIO_FLAVOUR {
 
 /// Misuse reports give asio's fix in programs that use the adapter (set
 /// during static initialization of every translation unit that includes it).
-inline const bool adapter_noted = (detail::asio_adapter_in_use.store(true, std::memory_order_relaxed), true);
+inline const bool adapter_noted = (detail::asio_adapter_in_use.store(true, detail::order::relaxed), true);
 
 /// A completion token: `token` plus the call site of the operation, and
 /// whether the operation is a join whose start runs its operands (children).
