@@ -188,13 +188,14 @@
 //                      and, in exactly one .cpp file:
 //                        #define ABT_IMPLEMENTATION
 //                        #include "async_backtrace.hpp"
-//                      Other files then see the macros, the hot paths (frames,
-//                      ABT_AWAIT, framed_promise, work items, ABT_SPAWN) and
+//                      Other files then see the macros, the awaiters and
 //                      light declarations only, with no heavy standard header
 //                      (no <atomic>, <string>, <vector>, <chrono>, <thread>);
-//                      the one file gets every out-of-line definition (dumps,
-//                      JSON, folded stacks, watchdog, signal dump, persistent
-//                      frame calls, slow paths, abt_debug_layout). Without the
+//                      a frame's entry and exit and a suspension's two halves
+//                      are one call each into the one file, which gets every
+//                      out-of-line definition (those, dumps, JSON, folded
+//                      stacks, watchdog, signal dump, persistent frame calls,
+//                      slow paths, abt_debug_layout). Without the
 //                      one file: undefined references at link time. The same
 //                      types and program-wide state as the header-only default,
 //                      so files built either way share one registry.
@@ -263,7 +264,6 @@
 #define ABT_DETAIL_HAS_COROUTINES 0
 #endif
 
-// The caller's line, file and function, in a default argument (await_site).
 #if defined(__GNUC__) || defined(__clang__) || (defined(_MSC_VER) && _MSC_VER >= 1926)
 #define ABT_DETAIL_CALLER_LINE __builtin_LINE()
 #define ABT_DETAIL_CALLER_FILE __builtin_FILE()
@@ -391,6 +391,16 @@
 #define ABT_DETAIL_OUT_OF_LINE inline
 #define ABT_DETAIL_LIGHT 0
 #endif
+// The suspension's hot paths (ABT_AWAIT's and framed_promise's
+// await_suspend and await_resume): inlined into every co_await in the
+// header-only default; one call each to the definitions in the
+// ABT_IMPLEMENTATION file in the separate mode, where inlining them cost
+// each file most of its optimisation time (README: Compile cost).
+#if defined(ABT_SEPARATE_IMPLEMENTATION)
+#define ABT_DETAIL_SUSPENSION_PATH ABT_DETAIL_OUT_OF_LINE
+#else
+#define ABT_DETAIL_SUSPENSION_PATH ABT_DETAIL_ALWAYS_INLINE
+#endif
 #if ABT_DETAIL_LIGHT && !defined(ABT_FULL_API)
 #define ABT_DETAIL_FULL_API 0  // no dumps, watchdog, task names: their types' headers are heavy
 #else
@@ -412,9 +422,11 @@
 #endif
 
 #if ABT_ENABLED
-#include <cstring>
 #include <type_traits>
+#if !ABT_DETAIL_LIGHT || !(defined(__GNUC__) || defined(__clang__))
+#include <cstring>  // (light files use __builtin_memcpy: ABT_DETAIL_MEMCPY)
 #include <utility>
+#endif
 #if !ABT_DETAIL_LIGHT
 #include <atomic>
 #include <chrono>
@@ -460,7 +472,11 @@
 #if ABT_DETAIL_HAS_COROUTINES
 #include <coroutine>
 #include <type_traits>
-#include <utility>
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+#define ABT_DETAIL_MEMCPY __builtin_memcpy
+#else
+#define ABT_DETAIL_MEMCPY std::memcpy
 #endif
 
 // ===========================================================================
@@ -636,14 +652,22 @@ std::size_t task_count();
 class persistent_frame;
 
 /// Where a co_await is: made by a default argument, so it names the line of
-/// the co_await that calls await_transform (g++ and clang++ alike).
-struct await_site {
-    std::uint32_t line;
-    const char* file;
-    const char* function;  // unqualified (__func__): "session", "operator()"
+/// the co_await that calls await_transform (g++ and clang++ alike). Pass it
+/// on as it is (see framed_promise).
+class await_site {
+public:
     constexpr await_site(std::uint32_t l = ABT_DETAIL_CALLER_LINE, const char* f = ABT_DETAIL_CALLER_FILE,
                          const char* fn = ABT_DETAIL_CALLER_FUNCTION) noexcept
-        : line(l), file(f), function(fn) {}
+        : line_(l), file_(f), function_(fn) {}
+    constexpr std::uint32_t line() const noexcept { return line_; }
+    constexpr const char* file() const noexcept { return file_; }
+    /// The awaiting function's name, unqualified (__func__): "session", "operator()".
+    constexpr const char* function() const noexcept { return function_; }
+
+private:
+    std::uint32_t line_;
+    const char* file_;
+    const char* function_;
 };
 
 #if ABT_DETAIL_HAS_COROUTINES
@@ -1281,7 +1305,7 @@ struct coroutine_identity {
 
 inline coroutine_identity identify_coroutine(const void* handle_address) {
     coroutine_identity id{handle_address, nullptr};
-    if (handle_address != nullptr) std::memcpy(&id.resume_function, handle_address, sizeof id.resume_function);
+    if (handle_address != nullptr) ABT_DETAIL_MEMCPY(&id.resume_function, handle_address, sizeof id.resume_function);
     return id;
 }
 
@@ -2478,28 +2502,36 @@ ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void leave_frame_slow(frame* f) {
 /// frame, nothing handed over on this thread) is inlined: two loads from the
 /// thread state, five stores to the frame, one store of `current`; at the end
 /// three loads, two compares and one store. Everything else is out of line.
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_SUSPENSION_PATH void enter_scope_frame(frame* f, const frame_site* s) noexcept;
+ABT_DETAIL_SUSPENSION_PATH void leave_scope_frame(frame* f) noexcept;
+#else
+ABT_DETAIL_SUSPENSION_PATH void enter_scope_frame(frame* f, const frame_site* s) noexcept {
+    // The thread state is read before the frame's stores: loading it after
+    // them made the nested-frame benchmark bimodal (6 or 27 ns, depending on
+    // where the stack and the thread-local state land).
+    thread_state& ts = this_thread;
+    frame* cur = ts.current;
+    const bool armed = ts.slot_armed;
+    init_frame(f, s, cur, cur);
+    if (ABT_DETAIL_LIKELY(cur != nullptr && !armed))
+        ts.current = f;
+    else
+        enter_frame_slow(f);
+}
+ABT_DETAIL_SUSPENSION_PATH void leave_scope_frame(frame* f) noexcept {
+    thread_state& ts = this_thread;
+    if (ABT_DETAIL_LIKELY(ts.current == f && f->listed == membership::none && !ts.slot_armed))
+        ts.current = f->resumer;
+    else
+        leave_frame_slow(f);
+}
+#endif
+
 class scope_frame {
 public:
-    explicit scope_frame(const frame_site* s) noexcept {
-        // The thread state is read before the frame's stores: loading it
-        // after them made the nested-frame benchmark bimodal (6 or 27 ns,
-        // depending on where the stack and the thread-local state land).
-        thread_state& ts = this_thread;
-        frame* cur = ts.current;
-        const bool armed = ts.slot_armed;
-        init_frame(&frame_, s, cur, cur);
-        if (ABT_DETAIL_LIKELY(cur != nullptr && !armed))
-            ts.current = &frame_;
-        else
-            enter_frame_slow(&frame_);
-    }
-    ~scope_frame() {
-        thread_state& ts = this_thread;
-        if (ABT_DETAIL_LIKELY(ts.current == &frame_ && frame_.listed == membership::none && !ts.slot_armed))
-            ts.current = frame_.resumer;
-        else
-            leave_frame_slow(&frame_);
-    }
+    explicit scope_frame(const frame_site* s) noexcept { enter_scope_frame(&frame_, s); }
+    ~scope_frame() { leave_scope_frame(&frame_); }
     scope_frame(const scope_frame&) = delete;
     scope_frame& operator=(const scope_frame&) = delete;
 
@@ -2592,8 +2624,12 @@ ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void begin_suspend_slow(frame* cur, f
 /// Marks the activation whose innermost running frame is `cur` (this
 /// thread's current frame, known to belong to the awaiting coroutine)
 /// suspended at `at`, and hands over to its resumer (see DESIGN).
-ABT_DETAIL_ALWAYS_INLINE void suspend_activation(frame* cur, suspension& s, hand_over_ticket& ticket,
-                                                 const frame_site* at, const void* handle) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_SUSPENSION_PATH void suspend_activation(frame* cur, suspension& s, hand_over_ticket& ticket,
+                                                   const frame_site* at, const void* handle);
+#else
+ABT_DETAIL_SUSPENSION_PATH void suspend_activation(frame* cur, suspension& s, hand_over_ticket& ticket,
+                                                   const frame_site* at, const void* handle) {
     thread_state& ts = this_thread;
     // First, before anything changes: the only step that can throw (a
     // thread's first suspension allocates its stack).
@@ -2613,6 +2649,7 @@ ABT_DETAIL_ALWAYS_INLINE void suspend_activation(frame* cur, suspension& s, hand
     ts.current = resumer;
     if (ABT_DETAIL_UNLIKELY(ts.exiting)) ++ts.exiting_awaits;  // see give_back_if_idle_while_exiting
 }
+#endif
 
 /// Marks the running activation suspended at `at`. The innermost running
 /// frame belongs to the awaiting invocation iff it is the ABT_FRAMED whose
@@ -2620,9 +2657,14 @@ ABT_DETAIL_ALWAYS_INLINE void suspend_activation(frame* cur, suspension& s, hand
 /// DESIGN's exact nesting applies). Otherwise (an unframed coroutine, or an
 /// ABT_AWAIT outside every ABT_FRAMED block) nothing changes and an empty
 /// suspension is returned.
-ABT_DETAIL_ALWAYS_INLINE bool begin_suspend(suspension& s, hand_over_ticket& ticket, const frame_site* at,
-                                            const char* function_id, const frame_site* enclosing,
-                                            const void* handle) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_SUSPENSION_PATH bool begin_suspend(suspension& s, hand_over_ticket& ticket, const frame_site* at,
+                                              const char* function_id, const frame_site* enclosing,
+                                              const void* handle);
+#else
+ABT_DETAIL_SUSPENSION_PATH bool begin_suspend(suspension& s, hand_over_ticket& ticket, const frame_site* at,
+                                              const char* function_id, const frame_site* enclosing,
+                                              const void* handle) {
     frame* cur = this_thread.current;
     if (cur == nullptr || enclosing == nullptr || !same_site(cur->site, enclosing) ||
         !same_function(cur->site->function_id, function_id))
@@ -2630,6 +2672,7 @@ ABT_DETAIL_ALWAYS_INLINE bool begin_suspend(suspension& s, hand_over_ticket& tic
     suspend_activation(cur, s, ticket, at, handle);
     return true;
 }
+#endif
 
 enum class suspend_outcome { suspended, transferred, not_suspended };
 
@@ -2686,8 +2729,12 @@ ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void end_suspend_slow(std::uint64_t s
 /// The common end of a suspension: a plain suspension whose entry is still
 /// on top of the stack, and nothing for a trampoline to hand over. Pops it.
 /// `serial` and `resumer` are the suspension's (see suspension).
-ABT_DETAIL_ALWAYS_INLINE void end_suspend(std::uint64_t serial, const frame* resumer, suspend_outcome outcome,
-                                          const void* next_handle) {
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_SUSPENSION_PATH void end_suspend(std::uint64_t serial, const frame* resumer, suspend_outcome outcome,
+                                            const void* next_handle);
+#else
+ABT_DETAIL_SUSPENSION_PATH void end_suspend(std::uint64_t serial, const frame* resumer, suspend_outcome outcome,
+                                            const void* next_handle) {
     thread_state& ts = this_thread;
     thread_slots* handovers = ts.handovers;  // null only after a give-back (give_back_if_idle_while_exiting)
     const bool on_top = handovers != nullptr && handovers->size > handovers->base &&
@@ -2707,29 +2754,38 @@ ABT_DETAIL_ALWAYS_INLINE void end_suspend(std::uint64_t serial, const frame* res
         give_back_if_idle_while_exiting(ts);
     }
 }
+#endif
 
 /// A coroutine resumes at a pass-through ABT_AWAIT (no frame of its own there).
 /// If another frame handed control to it by symmetric transfer, it is an
 /// already running coroutine, not a fresh child: the frames it makes next
 /// must not take that transfer's entry.
-inline void forget_transfers_to(const void* handle) {
-    if (!this_thread.slot_armed) return;
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_OUT_OF_LINE void forget_transfers_to_slow(const void* handle);
+#else
+ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void forget_transfers_to_slow(const void* handle) {
     thread_slots& handovers = this_thread_slots();
     kill_own_entries_if(handovers, handovers.base, [handle](const slot_entry& e) {
         return e.kind == slot_kind::transfer && e.expected.address == handle;
     });
 }
+#endif
+inline void forget_transfers_to(const void* handle) {
+    if (this_thread.slot_armed) forget_transfers_to_slow(handle);
+}
 
 inline void check_not_left_behind(const frame* current, const char* here);
 
-/// The activation runs again, on this thread.
-/// The lock only if its hand-over entry may still be live (see
-/// release_hand_over); otherwise plain stores and the `wait` words.
-ABT_DETAIL_ALWAYS_INLINE void resume_activation(const suspension& s) {
+/// The activation runs again, on this thread, in the coroutine body whose
+/// call frame is at `here` (ABT_DETAIL_FRAME_ADDRESS in the always inlined
+/// await_resume; null: unknown). The lock only if its hand-over entry may
+/// still be live (see release_hand_over); otherwise plain stores and the
+/// `wait` words.
+#if ABT_DETAIL_LIGHT
+ABT_DETAIL_SUSPENSION_PATH void resume_activation(const suspension& s, const char* here);
+#else
+ABT_DETAIL_SUSPENSION_PATH void resume_activation(const suspension& s, const char* here) {
     thread_state& ts = this_thread;
-    // Inlined into the coroutine's own code (await_resume is always inlined):
-    // the frame address of the resumed coroutine's body.
-    const char* const here = ABT_DETAIL_FRAME_ADDRESS();
     if (ts.current != nullptr) check_not_left_behind(ts.current, here);
     release_hand_over(s.innermost);
     if (ts.slot_armed) kill_transfers_from(ts.current);
@@ -2738,6 +2794,7 @@ ABT_DETAIL_ALWAYS_INLINE void resume_activation(const suspension& s) {
     s.innermost->resumed_at = here;
     ts.current = s.innermost;
 }
+#endif
 
 // ---- Whole-chain suspension (frameworks that suspend a whole stack) ---------
 
@@ -2957,8 +3014,9 @@ A&& get_awaiter(A&& a, priority<0>) {
 /// if the frame had not escaped (LLVM's coroutine lowering; seen here: the
 /// awaiter's own record of what it did was written after the inner
 /// await_suspend had handed the coroutine to another thread, a race TSan
-/// reported): there, it stays a call.
-#if defined(__clang__)
+/// reported): there, it stays a call. So it does with g++ in the separate
+/// mode, where its body is mostly calls anyway (less code per co_await).
+#if defined(__clang__) || (defined(__GNUC__) && defined(ABT_SEPARATE_IMPLEMENTATION))
 #define ABT_DETAIL_AWAIT_SUSPEND __attribute__((noinline))
 #else
 #define ABT_DETAIL_AWAIT_SUSPEND
@@ -3000,8 +3058,7 @@ decltype(auto) call_inner(Inner& inner, suspension& s, const hand_over_ticket& t
         return inner.await_suspend(h);
     } ABT_DETAIL_CATCH_ALL {  // the coroutine counts as resumed (so the awaiter lives): make its frames active again
         end_suspend(t.serial, t.resumer, suspend_outcome::not_suspended, nullptr);
-        resume_activation(s);
-        s.innermost->resumed_at = nullptr;  // not the coroutine's body here, but a call inside it
+        resume_activation(s, nullptr);  // not the coroutine's body here, but a call inside it
         s = suspension{};  // await_resume is not called after a throw; nothing to undo twice
         ABT_DETAIL_RETHROW;
     }
@@ -3012,7 +3069,7 @@ decltype(auto) call_inner(Inner& inner, suspension& s, const hand_over_ticket& t
 /// coroutine), a transfer to it is no fresh child's (forget_transfers_to).
 ABT_DETAIL_ALWAYS_INLINE void resume_after_await(const suspension& s, const void* handle) {
     if (s.innermost != nullptr) {
-        resume_activation(s);
+        resume_activation(s, ABT_DETAIL_FRAME_ADDRESS());  // inlined into the coroutine's body
     } else if (handle != nullptr) {
         forget_transfers_to(handle);
     }
@@ -3090,7 +3147,7 @@ struct interned_site {
 struct await_site_table {
     static constexpr std::size_t buckets = 256;
     spinlock lock;
-    atomic_cell<interned_site*> head[buckets];
+    atomic_cell<interned_site*> head[buckets]{};  // value-initialized: a constant initializer, no guard
 };
 ABT_DETAIL_PROGRAM_WIDE inline await_site_table the_await_sites;
 
@@ -3151,6 +3208,13 @@ ABT_DETAIL_ALWAYS_INLINE bool on_this_thread_stack(const void* p) {
 #endif
 }
 
+/// Is `s` the site of an ABT_FRAMED in the function an await_site names
+/// (its __func__)? (std::source_location would not do: in a coroutine's
+/// body g++ 12 names the compiler's actor function, not the coroutine.)
+inline bool is_frame_of_function(const frame_site* s, const char* function) {
+    return s->function_short != nullptr && same_function(s->function_short, function);  // null: ABT_SITE, ABT_AWAIT
+}
+
 /// Is `cur`, this thread's current frame at a plain co_await in the
 /// coroutine `t` tracks (in function `function`, its __func__; `promise` in
 /// its coroutine frame), that coroutine's own innermost frame? Not when it
@@ -3167,8 +3231,7 @@ ABT_DETAIL_ALWAYS_INLINE bool on_this_thread_stack(const void* p) {
 inline bool owns_current(const coroutine_track& t, const frame* cur, const char* function, const void* promise) {
     if (cur == nullptr || cur == t.below) return false;
     if (cur == t.mine) return true;
-    return cur->site->function_short != nullptr && same_function(cur->site->function_short, function) &&
-           (!on_this_thread_stack(cur) || on_this_thread_stack(promise));
+    return is_frame_of_function(cur->site, function) && (!on_this_thread_stack(cur) || on_this_thread_stack(promise));
 }
 
 /// The awaiter of a plain co_await in a coroutine whose promise is a
@@ -3205,7 +3268,7 @@ public:
         if (outcome_ != outcome::ready) {
             track_->below = this_thread.current;
             if (outcome_ == outcome::suspended)
-                resume_activation(suspended_);
+                resume_activation(suspended_, ABT_DETAIL_FRAME_ADDRESS());  // inlined into the coroutine's body
             else
                 forget_transfers_to(handle_);
         }
@@ -3220,10 +3283,12 @@ private:
         return inner_.await_suspend(h);
     }
 
+    // Out of line: an unframed coroutine's co_await pays only the test above.
     template <class Handle>
-    auto suspend_if_owned(Handle h, frame* cur) -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
-        if (!owns_current(*track_, cur, site_.function, track_)) return pass_through(h);
-        const frame_site* at = intern_await_site(site_.file, site_.line);  // may throw: before anything changes
+    ABT_DETAIL_NOINLINE auto suspend_if_owned(Handle h, frame* cur)
+        -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
+        if (!owns_current(*track_, cur, site_.function(), track_)) return pass_through(h);
+        const frame_site* at = intern_await_site(site_.file(), site_.line());  // may throw: before anything changes
         track_->mine = cur;
         hand_over_ticket t;
         suspend_activation(cur, suspended_, t, at, h.address());
