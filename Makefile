@@ -16,10 +16,10 @@ BUILD    := build
 
 HEADER       := async_backtrace.hpp
 ASIO_HEADER  := async_backtrace_asio.hpp async_backtrace_boost_asio.hpp
-TEST_KIT     := tests/coro.hpp tests/helpers.hpp tests/child_process.hpp tests/asio_clients.hpp tests/asio_flavour.hpp tests/json.hpp
+TEST_KIT     := tests/coro.hpp tests/helpers.hpp tests/child_process.hpp tests/asio_clients.hpp tests/asio_flavour.hpp tests/json.hpp tests/deep_chain.hpp
 TEST_SOURCES := tests/main.cpp tests/test_core.cpp tests/other_tu.cpp tests/test_coroutines.cpp tests/test_framed_promise.cpp tests/test_bare_await.cpp \
                 tests/test_callbacks.cpp tests/test_dump.cpp tests/test_stress.cpp tests/test_misuse.cpp \
-                tests/test_libuv.cpp tests/test_diagnostics.cpp tests/test_spawn.cpp
+                tests/test_libuv.cpp tests/test_diagnostics.cpp tests/test_spawn.cpp tests/test_deep.cpp
 # asio's headers are heavy: its tests get their own binaries, in three configurations with
 # standalone asio and two with Boost.Asio (-DABT_TEST_BOOST_ASIO: the same sources; see tests/asio_flavour.hpp).
 ASIO_TEST_SOURCES := tests/main.cpp tests/test_asio.cpp tests/test_asio_coro.cpp tests/test_asio_join.cpp \
@@ -42,10 +42,10 @@ TEST_BINARIES += $(BUILD)/test-gcc-noexc $(BUILD)/test-clang-noexc
 TEST_BINARIES += $(BUILD)/test-gcc-separate
 
 DEB_PACKAGES := doctest-dev g++ clang libclang-rt-14-dev libbenchmark-dev libuv1-dev libasio-dev libboost1.81-dev \
-                gdb graphviz wrk curl python3-clang-14
+                gdb graphviz wrk curl python3-clang-14 catch2
 
 .PHONY: all example examples test check check-lint test-binaries deps check-include check-abi check-tu check-so check-e2e bench \
-        bench-smoke hotpath compile-cost compile-cost-smoke clean help
+        bench-deep bench-smoke check-catch2 hotpath compile-cost compile-cost-smoke clean help
 
 all: examples $(TEST_BINARIES)
 
@@ -59,6 +59,7 @@ help:
 	@echo "make check-e2e run examples/echo_server (200 connections) and examples/http_server (wrk, curl)"
 	@echo "               on 127.0.0.1 (part of make test)"
 	@echo "make bench     run the benchmark suite (Google Benchmark) and print the summary table"
+	@echo "make bench-deep  every dump of one task LEVELS frames deep (default 200000), timed"
 	@echo "make hotpath   instructions per operation of the hot paths (callgrind) and case 1's assembly"
 	@echo "make compile-cost  what the header costs a translation unit (g++, clang++, -O0, -O2; both modes)"
 	@echo "make deps      install missing Debian packages ($(DEB_PACKAGES))"
@@ -81,6 +82,7 @@ deps:
 	command -v gdb >/dev/null 2>&1 || missing="$$missing gdb"; \
 	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
 	[ -f /usr/lib/python3/dist-packages/clang/cindex.py ] || missing="$$missing python3-clang-14"; \
+	[ -f /usr/include/catch2/catch.hpp ] || missing="$$missing catch2"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
@@ -284,8 +286,8 @@ check: deps
 	./$(BUILD)/test-check --no-version
 
 # The builds run in parallel (one per core); the tests one after another.
-test-binaries: $(TEST_BINARIES) examples $(BUILD)/bench $(BUILD)/e2e_echo $(BUILD)/echo_server-tsan \
-              $(BUILD)/e2e_signal $(BUILD)/e2e_signal-tsan $(BUILD)/http_server-tsan $(GDB_TARGETS)
+test-binaries: $(TEST_BINARIES) examples $(BUILD)/catch2-leaks $(BUILD)/bench $(BUILD)/e2e_echo $(BUILD)/echo_server-tsan \
+              $(BUILD)/e2e_signal $(BUILD)/e2e_signal-tsan $(BUILD)/http_server-tsan $(GDB_TARGETS) $(BUILD)/gdb-deep
 
 # One inline framed coroutine, two translation units, -O0 and -O2: each may
 # hold its own __PRETTY_FUNCTION__ copy while the site record is merged.
@@ -293,6 +295,13 @@ $(BUILD)/tu-inline: tests/tu_inline_main.cpp tests/tu_inline_other.cpp tests/tu_
 	$(GXX) $(STD) $(WARNINGS) -O2 -c tests/tu_inline_main.cpp -o $(BUILD)/tu_inline_main.o
 	$(GXX) $(STD) $(WARNINGS) -O0 -c tests/tu_inline_other.cpp -o $(BUILD)/tu_inline_other.o
 	$(GXX) $(BUILD)/tu_inline_main.o $(BUILD)/tu_inline_other.o -o $@ -pthread
+
+# ABT_CHECK_NO_LEAKED_TASKS under Catch2 (the suite itself uses doctest).
+$(BUILD)/catch2-leaks: tests/catch2_leaks.cpp $(HEADER) tests/coro.hpp | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(DEBUG) $< -o $@ -pthread
+
+check-catch2: $(BUILD)/catch2-leaks
+	./$(BUILD)/catch2-leaks
 
 check-tu: $(BUILD)/tu-inline
 	./$(BUILD)/tu-inline
@@ -329,8 +338,13 @@ $(BUILD)/gdb-target-moved: $(GDB_TARGET_DEPS)
 $(BUILD)/gdb-target-separate: $(GDB_TARGET_DEPS) tests/abt_implementation.cpp
 	$(GXX) $(STD) $(WARNINGS) -g -O1 $(SEPARATE) -DABT_FULL_API $< tests/abt_implementation.cpp -o $@ -pthread
 
-check-gdb: $(GDB_TARGETS)
+# One task 200,002 frames deep (a recursive async walk): the tool reads it without recursion.
+$(BUILD)/gdb-deep: tests/gdb_deep.cpp tests/deep_chain.hpp tests/coro.hpp $(HEADER) | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) -g -O2 $< -o $@ -pthread
+
+check-gdb: $(GDB_TARGETS) $(BUILD)/gdb-deep
 	@for t in $(GDB_TARGETS); do sh tests/check_gdb.sh $$t || exit 1; done
+	@sh tests/check_gdb.sh --deep 200000 $(BUILD)/gdb-deep
 
 # tools/abt-lint: every planted miss found at its line, none in correct code,
 # in the project's tests or in its examples.
@@ -373,6 +387,14 @@ bench: $(BUILD)/bench $(BUILD)/bench-asio
 	  --benchmark_out=$(BUILD)/bench-asio.json --benchmark_out_format=json
 	python3 tools/bench/table.py $(BUILD)/bench.json $(BUILD)/bench-asio.json
 
+$(BUILD)/bench-deep: tools/bench/deep.cpp tests/deep_chain.hpp $(HEADER) tests/coro.hpp | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(BENCH_FLAGS) $< -o $@ -pthread
+
+# Every dump of one task LEVELS frames deep, timed once (README: Deep tasks).
+LEVELS ?= 200000
+bench-deep: $(BUILD)/bench-deep
+	./$(BUILD)/bench-deep $(LEVELS)
+
 $(BUILD)/hotpath: tools/bench/hotpath.cpp tools/bench/cases.hpp $(HEADER) tests/coro.hpp | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(BENCH_FLAGS) $< -o $@ -pthread
 
@@ -397,7 +419,7 @@ bench-smoke: $(BUILD)/bench
 
 test: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) test-binaries
-	@$(MAKE) --no-print-directory check-include check-abi check-tu check-so bench-smoke compile-cost-smoke check-lint check-e2e \
+	@$(MAKE) --no-print-directory check-include check-abi check-tu check-so check-catch2 bench-smoke compile-cost-smoke check-lint check-e2e \
 	  check-gdb check-tools
 	@set -e; for t in $(TEST_BINARIES); do \
 	  echo "== $$t"; \

@@ -2,7 +2,7 @@
 // async_backtrace.hpp - a task dump for C++: every live task, suspended ones
 // included, printed as a tree of framed functions with their await sites.
 //
-// Version 0.2.0                                    SPDX-License-Identifier: MIT
+// Version 0.3.0                                    SPDX-License-Identifier: MIT
 // Single header, C++17 (coroutine support: C++20). No dependencies.
 // ============================================================================
 //
@@ -92,7 +92,7 @@
 //                            on after it. The value is expr's. Not needed for
 //                            asio's co_spawn (async_backtrace_asio.hpp).
 //   ABT_CHECK_NO_LEAKED_TASKS(mark);  In a doctest or Catch2 test: fails
-//                            (CHECK_MESSAGE) with their tree when tasks made
+//                            (INFO + CHECK) with their tree when tasks made
 //                            since the abt::task_watermark mark still live.
 //
 // 3. FUNCTIONS (namespace abt)
@@ -101,13 +101,17 @@
 //       age), wait times, optionally grouped ([×N]). A task running right
 //       now shows "[running]" instead of its frames (and how many suspended
 //       coroutines it holds under a running frame: see 5), unless
-//       o.wait_for_running_tasks: then the dump waits (at most
-//       ABT_DUMP_WAIT_MS) for running tasks to suspend.
-//   struct dump_options { bool group = false, wait_for_running_tasks = false,
-//       times = true, ids = true; std::size_t max_tasks = 0, max_depth = 0; };
-//   std::string taskdump_tree(bool wait_for_running_tasks = false);
-//       The plain tree (no ids, times or groups), as in version 0.1.
-//   std::string taskdump_json(const dump_options& o = {});  "format_version": 1
+//       o.wait_for_running > 0: then the dump first waits (at most that
+//       long) for running tasks to suspend. Any depth, any number of tasks:
+//       no recursion, lines indented for 32 levels at most ([depth N]).
+//   struct dump_options { bool group = false;
+//       std::chrono::milliseconds wait_for_running{0};
+//       bool wait_for_running_tasks = false;  (0.2.0's flag: deprecated)
+//       bool times = true, ids = true; std::size_t max_tasks = 0, max_depth = 0; };
+//   std::string taskdump_tree();  taskdump_tree(bool wait_for_running_tasks);
+//       The plain tree (no ids, times or groups), as in version 0.1 (only
+//       a bool selects it: taskdump_tree({}) is the options form).
+//   std::string taskdump_json(const dump_options& o = {});  "format_version": 2
 //   std::string taskdump_folded(const dump_options& o = {}); flame-graph input
 //   void dump(std::FILE* out = stderr, const dump_options& o = {});
 //   std::vector<location> backtrace();      The logical chain from this
@@ -241,7 +245,7 @@
 // Version
 // ---------------------------------------------------------------------------
 #define ABT_VERSION_MAJOR 0
-#define ABT_VERSION_MINOR 2
+#define ABT_VERSION_MINOR 3
 #define ABT_VERSION_PATCH 0
 #define ABT_VERSION (ABT_VERSION_MAJOR * 10000 + ABT_VERSION_MINOR * 100 + ABT_VERSION_PATCH)
 
@@ -366,9 +370,9 @@
 // so that two translation units built with different ABT_ENABLED fail to link
 // instead of silently breaking the one-definition rule.
 #if ABT_ENABLED
-#define ABT_DETAIL_ABI v0_2_0_enabled
+#define ABT_DETAIL_ABI v0_3_0_enabled
 #else
-#define ABT_DETAIL_ABI v0_2_0_disabled
+#define ABT_DETAIL_ABI v0_3_0_disabled
 #endif
 
 // Separate implementation (see CONFIGURATION): with ABT_SEPARATE_IMPLEMENTATION
@@ -502,13 +506,18 @@ struct site {
     const detail::frame_site* record;
 };
 
+#if ABT_DETAIL_FULL_API  // std::string, std::FILE, std::string_view, std::chrono: see ABT_FULL_API
 /// What a dump shows (taskdump_tree, taskdump_json, taskdump_folded, dump).
 struct dump_options {
     /// Collapse identical tasks, and identical sibling subtrees anywhere in a
     /// task, into one entry with a count ([×N]) and their times as ranges.
     /// Identical: the same frames, states and await sites.
     bool group = false;
-    /// First wait (at most ABT_DUMP_WAIT_MS) for running tasks to suspend.
+    /// First wait, at most this long, for running tasks to suspend (a
+    /// running task shows only its root: see the README). 0: do not wait.
+    std::chrono::milliseconds wait_for_running{0};
+    /// 0.2's name, deprecated: true is wait_for_running = ABT_DUMP_WAIT_MS
+    /// (when wait_for_running is 0).
     bool wait_for_running_tasks = false;
     /// Wait times of suspended frames, idle times of persistent frames, and
     /// task ages (coarse: a few ms).
@@ -523,17 +532,25 @@ struct dump_options {
     std::size_t max_depth = 0;
 };
 
-#if ABT_DETAIL_FULL_API  // std::string, std::FILE, std::string_view: see ABT_FULL_API
 /// Every live task as a tree, as configured (format in the README).
 /// Data-race free; may be called from any thread, including from inside a
 /// task.
 std::string taskdump_tree(const dump_options& options);
 
-/// The tree alone, without ids, times or grouping: the format of version
-/// 0.1 (taskdump_tree(options) with ids and times off).
-std::string taskdump_tree(bool wait_for_running_tasks = false);
+/// The plain tree: the format of version 0.1, without ids, times, groups
+/// or awaited tasks. true: first wait (ABT_DUMP_WAIT_MS at most) for
+/// running tasks to suspend. Only a bool selects it: taskdump_tree({}) is
+/// the options form, as dump_options{} is.
+std::string taskdump_tree();
+namespace detail {
+std::string plain_taskdump(bool wait_for_running_tasks);
+}
+template <class Bool, typename std::enable_if<std::is_same<Bool, bool>::value, int>::type = 0>
+std::string taskdump_tree(Bool wait_for_running_tasks) {
+    return detail::plain_taskdump(wait_for_running_tasks);
+}
 
-/// The same as JSON, versioned ("format_version": 1; schema in the README).
+/// The same as JSON, versioned ("format_version": 2; schema in the README).
 /// Valid JSON for any name or tag (escaped; invalid UTF-8 replaced).
 std::string taskdump_json(const dump_options& options = dump_options());
 
@@ -567,13 +584,13 @@ std::uint64_t current_task_id();
 /// takes the registry lock. False when no frame runs here.
 bool awaiting_task(std::uint64_t id);
 
+#if ABT_DETAIL_FULL_API  // SIGUSR1, std::FILE, std::chrono, std::string, std::vector: see ABT_FULL_API
 /// dump_options with group on: the form for dumps of many tasks.
 inline dump_options grouped_dump_options() {
     dump_options o;
     o.group = true;
     return o;
 }
-#if ABT_DETAIL_FULL_API  // SIGUSR1, std::FILE, std::chrono, std::string, std::vector: see ABT_FULL_API
 /// Makes signal `signo` print a dump (taskdump_tree(options), between two
 /// marker lines) to `out`, even when every other thread is stuck: the
 /// handler only writes a byte to a pipe (async-signal-safe), and a watcher
@@ -623,7 +640,7 @@ private:
 /// still alive (leaks), for tests:
 ///     abt::task_watermark mark;
 ///     ... code under test ...
-///     ABT_CHECK_NO_LEAKED_TASKS(mark);   // doctest or Catch2: CHECK_MESSAGE
+///     ABT_CHECK_NO_LEAKED_TASKS(mark);   // doctest or Catch2: INFO + CHECK
 class task_watermark {
 public:
     task_watermark();
@@ -691,13 +708,14 @@ class framed_promise;
 }  // namespace ABT_DETAIL_ABI
 }  // namespace abt
 
-/// Fails the current test (doctest's or Catch2's CHECK_MESSAGE) when tasks
+/// Fails the current test (INFO and CHECK: doctest and Catch2 have both) when tasks
 /// made since `mark` (an abt::task_watermark) are still alive; the message
 /// shows them.
-#define ABT_CHECK_NO_LEAKED_TASKS(mark)                   \
-    do {                                                  \
-        const std::string abt_leaks_ = (mark).leaked();   \
-        CHECK_MESSAGE(abt_leaks_.empty(), abt_leaks_);    \
+#define ABT_CHECK_NO_LEAKED_TASKS(mark)                 \
+    do {                                                \
+        const std::string abt_leaks_ = (mark).leaked(); \
+        INFO(abt_leaks_);                               \
+        CHECK(abt_leaks_.empty());                      \
     } while (false)
 
 #if !ABT_ENABLED
@@ -726,11 +744,12 @@ inline std::uint64_t current_task_id() { return 0; }
 inline bool awaiting_task(std::uint64_t) { return false; }
 inline std::size_t task_count() { return 0; }
 #if ABT_DETAIL_FULL_API
-inline std::string taskdump_tree(bool) { return std::string(); }
+inline std::string taskdump_tree() { return std::string(); }
+inline std::string detail::plain_taskdump(bool) { return std::string(); }
 inline std::string taskdump_tree(const dump_options&) { return std::string(); }
 inline std::string taskdump_json(const dump_options&) {
-    return "{\"format_version\":1,\"generator\":\"async_backtrace.hpp (disabled)\",\"grouped\":false,"
-           "\"omitted_tasks\":0,\"tasks\":[],\"cycles\":[]}\n";
+    return "{\"format_version\":2,\"generator\":\"async_backtrace.hpp (disabled)\",\"grouped\":false,"
+           "\"tasks\":[],\"omitted_tasks\":0,\"cycles\":[]}\n";
 }
 inline std::string taskdump_folded(const dump_options&) { return std::string(); }
 inline void dump(std::FILE*, const dump_options&) {}
@@ -3507,8 +3526,34 @@ struct dump_reader {
     // Two reads of one task's frames, in the order locked_copy_subtree
     // visits them (see locked_read_still_task); reused from task to task.
     std::vector<read_state> first_read, second_read;
-    std::size_t next_state = 0;  // the next frame's entry in first_read, while copying
+    std::vector<const frame*> path;  // locked_walk_subtree's: the path to the frame it visits
 };
+
+/// Visits root's subtree depth first, each parent before its children:
+/// visit(frame, depth) (root: depth 0), false to stop the walk (which then
+/// returns false). No recursion, since a task may be any number of frames
+/// deep (a recursive async walk): `path` (scratch, on the heap) holds the
+/// way back up. Under the lock of the subtree's list, which guards the
+/// child and sibling links it follows.
+template <class Visit>
+bool locked_walk_subtree(const frame* root, std::vector<const frame*>& path, Visit visit) {
+    path.clear();
+    path.push_back(root);
+    for (const frame* f = root;;) {
+        if (!visit(f, path.size() - 1)) return false;
+        if (f->first_child != nullptr) {
+            f = f->first_child;
+            path.push_back(f);
+            continue;
+        }
+        for (;;) {  // up to the nearest frame on the path with a next sibling
+            if (path.size() == 1) return true;  // the root's siblings are other tasks
+            if (path.back()->next_sibling != nullptr) break;
+            path.pop_back();
+        }
+        f = path.back() = path.back()->next_sibling;
+    }
+}
 
 inline bool is_dump_cursor(const frame* t) { return t->site == nullptr; }
 
@@ -3578,14 +3623,14 @@ inline bool is_parked_for_this_dump(const frame* f) {
 /// Reads the state of every frame of f's subtree into `out`, in copying
 /// order. False when a frame runs (and is not parked by this dump) or is
 /// being changed right now.
-inline bool locked_read_states(const frame* f, std::vector<read_state>& out) {
-    read_state r{};
-    if (!read_wait(f, r.wait, r.since, r.changes) || (r.wait == nullptr && !is_parked_for_this_dump(f)))
-        return false;
-    out.push_back(r);
-    for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling)
-        if (!locked_read_states(c, out)) return false;
-    return true;
+inline bool locked_read_states(const frame* t, std::vector<read_state>& out, std::vector<const frame*>& path) {
+    return locked_walk_subtree(t, path, [&](const frame* f, std::size_t) {
+        read_state r{};
+        if (!read_wait(f, r.wait, r.since, r.changes) || (r.wait == nullptr && !is_parked_for_this_dump(f)))
+            return false;
+        out.push_back(r);
+        return true;
+    });
 }
 
 /// True when the task rooted at t stood still while it was read: nothing
@@ -3599,7 +3644,8 @@ inline bool locked_read_still_task(dump_reader& r, const frame* t) {
     for (int attempt = 0; attempt < 3; ++attempt) {
         r.first_read.clear();
         r.second_read.clear();
-        if (!locked_read_states(t, r.first_read) || !locked_read_states(t, r.second_read)) return false;
+        if (!locked_read_states(t, r.first_read, r.path) || !locked_read_states(t, r.second_read, r.path))
+            return false;
         if (r.first_read == r.second_read) return true;
     }
     return false;
@@ -3613,12 +3659,16 @@ inline bool locked_any_task_running(dump_reader& r) {
     return any;
 }
 
-/// Copies f and its subtree from the states locked_read_still_task read.
-inline void locked_copy_subtree(dump_reader& r, const frame* f, unsigned depth, task_copy& out) {
-    const read_state& s = r.first_read[r.next_state++];
-    out.frames.push_back(copy_of(f, s.wait, s.since, depth, out));
-    if (f->awaits_task != 0 && f->awaits_at == s.changes) out.frames.back().awaits_task = f->awaits_task;
-    for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling) locked_copy_subtree(r, c, depth + 1, out);
+/// Copies t's subtree from the states locked_read_still_task read (in the
+/// same order).
+inline void locked_copy_subtree(dump_reader& r, const frame* t, task_copy& out) {
+    std::size_t next_state = 0;
+    locked_walk_subtree(t, r.path, [&](const frame* f, std::size_t depth) {
+        const read_state& s = r.first_read[next_state++];
+        out.frames.push_back(copy_of(f, s.wait, s.since, static_cast<unsigned>(depth), out));
+        if (f->awaits_task != 0 && f->awaits_at == s.changes) out.frames.back().awaits_task = f->awaits_task;
+        return true;
+    });
 }
 
 /// Frames running on this thread: the innermost chain and, through each
@@ -3651,16 +3701,18 @@ inline const frame* root_of(const frame* f) {
 /// awaited yet, or a coroutine that an event loop run by that frame started
 /// (a framed main that runs the loop). A dump cannot tell which, so it says
 /// so (running_note) instead of hiding them behind one [running].
-inline void locked_collect_running(const frame* f, std::vector<std::pair<const void*, std::uint64_t>>& out,
-                                   std::size_t& held) {
-    const bool runs = is_running(f);
-    if (runs) out.emplace_back(f, f->wait_changes.load(order::relaxed));
-    for (const frame* c = f->first_child; c != nullptr; c = c->next_sibling) {
-        // A suspended frame under a running one is the top of an activation
-        // of its own (frames of one activation run or wait together).
-        if (runs && !is_running(c) && c->site->function_id != nullptr) ++held;
-        locked_collect_running(c, out, held);
-    }
+inline void locked_collect_running(const frame* t, std::vector<const frame*>& path,
+                                   std::vector<std::pair<const void*, std::uint64_t>>& out, std::size_t& held) {
+    locked_walk_subtree(t, path, [&](const frame* f, std::size_t depth) {
+        if (is_running(f)) {
+            out.emplace_back(f, f->wait_changes.load(order::relaxed));
+        } else if (depth != 0 && is_running(path[depth - 1]) && f->site->function_id != nullptr) {
+            // A suspended frame under a running one is the top of an activation
+            // of its own (frames of one activation run or wait together).
+            ++held;
+        }
+        return true;
+    });
 }
 
 /// Copies the task rooted at t (under the lock): whole if it stands still,
@@ -3672,8 +3724,7 @@ inline void locked_copy_task(dump_reader& r, const frame* t, const frame* own, t
     locked_copy_identity(t, out);
     if (locked_read_still_task(r, t)) {
         out.view = task_view::whole;
-        r.next_state = 0;
-        locked_copy_subtree(r, t, 0, out);
+        locked_copy_subtree(r, t, out);
     } else if (own != nullptr && t == root_of(own)) {  // looked up now: the lock was let go since the last task
         out.view = task_view::own_chain;
         unsigned depth = 0;
@@ -3688,7 +3739,7 @@ inline void locked_copy_task(dump_reader& r, const frame* t, const frame* own, t
         out.view = task_view::running;
         out.frames.push_back(copy_of(t, nullptr, 0, 0, out));
         out.running_frames.clear();
-        locked_collect_running(t, out.running_frames, out.held);
+        locked_collect_running(t, r.path, out.running_frames, out.held);
     }
 }
 
@@ -3696,7 +3747,7 @@ inline void locked_copy_task(dump_reader& r, const frame* t, const frame* own, t
 /// then the unpublished (running) ones; never with a lock held. Optionally
 /// waits first (at most ABT_DUMP_WAIT_MS) for running tasks to suspend.
 template <class Sink>
-void for_each_task_copy(bool wait_for_running_tasks, Sink sink) {
+void for_each_task_copy(std::chrono::milliseconds wait_for_running, Sink sink) {
     dump_reader reader;
     registry& r = the_registry;
     frame* own = this_thread.current;
@@ -3723,8 +3774,8 @@ void for_each_task_copy(bool wait_for_running_tasks, Sink sink) {
             parked.push_back(f);
         }
     });
-    if (wait_for_running_tasks) {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ABT_DUMP_WAIT_MS);
+    if (wait_for_running.count() > 0) {
+        const auto deadline = std::chrono::steady_clock::now() + wait_for_running;
         while (locked_any_task_running(reader) && std::chrono::steady_clock::now() < deadline) {
             r.lock.unlock();
             std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -3859,96 +3910,19 @@ inline void append_wait_site(std::string& out, const frame_site* wait) {
     }
 }
 
-/// The text of taskdump_tree(bool): the tree alone, no ids or times.
-struct classic_writer {
-    std::string& out;
-    std::string indent;  // the connectors of the ancestors of the frame being written
+// ---- The dump model: entries of flat nodes ----------------------------------
+//
+// Every format is one writer over one model: a task (or a group of identical
+// tasks) is a dump_entry, its frames dump_nodes in one flat array, depth
+// first, each parent before its children, `end` one past its subtree. No walk
+// over the model recurses, and no destructor does: a task may be any number
+// of frames deep (a recursive async walk), and a dump must not overflow the
+// stack of the thread that takes it (a signal watcher, a small-stack thread).
 
-    void frame_line(const std::string& prefix, const char* connector, const frame_copy& f) {
-        out += prefix;
-        out += connector;
-        out += "\xE2\x95\xBC ";  // ╼
-        out += f.name;
-        out += " at ";
-        append_place(out, f.site->where);
-        if (f.wait == nullptr)
-            out += " [running]";
-        else
-            append_wait_site(out, f.wait);
-        out += '\n';
-    }
-    void note_line(const std::string& prefix, const char* connector, const std::string& text) {
-        out += prefix;
-        out += connector;
-        out += "\xE2\x94\x88 ";  // ┈
-        out += text;
-        out += '\n';
-    }
-    /// Writes frames[i] and its subtree; returns the index after it.
-    std::size_t subtree(const std::vector<frame_copy>& frames, std::size_t i, bool last) {
-        frame_line(indent, last ? corner : tee, frames[i]);
-        const std::size_t mark = indent.size();
-        indent += last ? "   " : pipe_cont;
-        std::size_t next = i + 1;
-        while (next < frames.size() && frames[next].depth > frames[i].depth) {
-            const std::size_t after = skip(frames, next);
-            next = subtree(frames, next, after >= frames.size() || frames[after].depth <= frames[i].depth);
-        }
-        indent.resize(mark);
-        return next;
-    }
-    static std::size_t skip(const std::vector<frame_copy>& frames, std::size_t i) {
-        std::size_t j = i + 1;
-        while (j < frames.size() && frames[j].depth > frames[i].depth) ++j;
-        return j;
-    }
-    void task(const task_copy& t) {
-        if (t.view == task_view::running) {
-            frame_copy root = t.frames[0];
-            root.wait = &no_await_site;
-            frame_line("", "", root);
-            note_line("  ", corner, running_note(t.held));
-            return;
-        }
-        if (t.view == task_view::own_chain) {
-            frame_line("", "", t.frames[0]);
-            std::string prefix = "  ";
-            for (std::size_t i = 1; i < t.frames.size(); ++i) {
-                frame_line(prefix, i == 1 ? tee : corner, t.frames[i]);
-                prefix += i == 1 ? pipe_cont : "   ";
-            }
-            note_line("  ", corner, "[running: other frames of this task are not shown]");
-            return;
-        }
-        frame_line("", "", t.frames[0]);
-        indent = "  ";
-        std::size_t next = 1;
-        while (next < t.frames.size()) {
-            const std::size_t after = skip(t.frames, next);
-            next = subtree(t.frames, next, after >= t.frames.size());
-        }
-    }
-};
-
-inline std::string taskdump(bool wait_for_running_tasks) {
-    std::string result;
-    result.reserve(task_count() * 160);  // before locking: about three frames a task
-    std::string one;
-    classic_writer w{one, {}};
-    for_each_task_copy(wait_for_running_tasks, [&](const task_copy& t) {
-        one.clear();
-        w.task(t);
-        result += one;
-    });
-    return result;
-}
-
-// ---- Rich dumps: ids, times, grouping, JSON, folded stacks ------------------
-
-/// A frame as rich dumps show it: possibly several identical siblings (or
-/// identical whole tasks) in one, with their wait times as a range.
+/// A frame as dumps show it: one frame, or several identical sibling subtrees
+/// (or identical whole tasks) in one, with their wait times as a range.
 struct dump_node {
-    const frame_site* site = nullptr;  // static: file and line
+    const frame_site* site = nullptr;   // static: file and line
     const char* static_name = nullptr;  // the name, when it is static; else dynamic_name
     std::string dynamic_name;           // an ABT_FRAMED_DYNAMIC name, owned
     const char* name() const { return static_name != nullptr ? static_name : dynamic_name.c_str(); }
@@ -3958,61 +3932,116 @@ struct dump_node {
     std::size_t count = 1;                     // identical siblings this node stands for
     std::size_t omitted_frames = 0;            // frames below, cut by max_depth
     std::uint64_t awaits_task = 0;             // one frame (count 1): the task it waits for; 0: unknown
-    std::vector<dump_node> children;
-    std::string signature;  // grouping only: what makes two subtrees identical
+    std::size_t depth = 0;                     // 0: the task's root
+    std::size_t end = 0;                       // one past its subtree, in its entry's nodes
+    std::uint32_t shape = 0;                   // grouping only: its subtree's shape (see group_nodes)
 };
+
+/// At most this many ids of a group's members are kept and shown (the
+/// first ones); the header says how many others there are.
+constexpr std::size_t shown_ids = 8;
 
 /// One task, or a group of identical tasks.
 struct dump_entry {
     task_view view = task_view::whole;
     std::size_t held = 0;  // see task_copy::held
     std::size_t count = 1;
-    std::vector<std::uint64_t> ids;
+    std::vector<std::uint64_t> ids;  // at most shown_ids: the first members'
     std::uint64_t age_min = 0, age_max = 0;
     std::string name;  // when every task of the group has the same one
-    std::vector<std::pair<std::string, std::string>> tags;  // likewise
-    dump_node root;
+    // A group's: each tag's values among its members (see tag_values::text).
+    std::vector<std::pair<std::string, std::string>> tags;
+    std::vector<dump_node> nodes;  // nodes[0]: the root
 };
 
 inline std::uint64_t elapsed(std::uint64_t now, std::uint64_t since) { return now > since ? now - since : 0; }
 
-/// frames[i] and its subtree as a node; returns the index after it.
-inline std::size_t build_node(const std::vector<frame_copy>& frames, std::size_t i, std::uint64_t now,
-                              std::size_t max_depth, dump_node& n) {
-    const frame_copy& f = frames[i];
-    n.site = f.site;
-    if (f.name == f.site->where.function)
-        n.static_name = f.name;
-    else
-        n.dynamic_name = f.name;
-    n.wait = f.wait;
-    n.state = f.state;
-    n.awaits_task = f.awaits_task;
-    if (f.state != frame_state::running) n.wait_min = n.wait_max = elapsed(now, f.since);
-    std::size_t next = i + 1;
-    while (next < frames.size() && frames[next].depth > f.depth) {
-        if (max_depth != 0 && f.depth + 1 >= max_depth) {  // the children would be too deep: counted only
-            ++n.omitted_frames;
-            ++next;
-            continue;
+/// Sets each node's `end` from the depths (`open`: scratch, the nodes whose
+/// subtree has not ended yet).
+inline void set_subtree_ends(std::vector<dump_node>& nodes, std::vector<std::size_t>& open) {
+    open.clear();
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        while (!open.empty() && nodes[open.back()].depth >= nodes[i].depth) {
+            nodes[open.back()].end = i;
+            open.pop_back();
         }
-        n.children.emplace_back();
-        next = build_node(frames, next, now, max_depth, n.children.back());
+        open.push_back(i);
     }
-    return next;
+    for (std::size_t k : open) nodes[k].end = nodes.size();
 }
 
-inline dump_entry entry_of(const task_copy& t, std::size_t max_depth) {
-    dump_entry e;
+/// Task t as entry e (reused from task to task): a node per frame; frames
+/// deeper than max_depth (0: none) are counted on their deepest shown
+/// ancestor.
+inline void fill_entry(const task_copy& t, std::size_t max_depth, dump_entry& e, std::vector<std::size_t>& scratch) {
     e.view = t.view;
     e.held = t.held;
-    e.ids.push_back(t.id);
+    e.count = 1;
+    e.ids.assign(1, t.id);
     e.age_min = e.age_max = elapsed(t.dumped_at, t.born_ns);
     e.name = t.name;
     e.tags = t.tags;
-    build_node(t.frames, 0, t.dumped_at, max_depth, e.root);
-    return e;
+    e.nodes.clear();
+    std::size_t cut_at = 0;  // the last node at depth max_depth - 1
+    for (const frame_copy& f : t.frames) {
+        if (max_depth != 0 && f.depth >= max_depth) {  // too deep: counted only
+            ++e.nodes[cut_at].omitted_frames;
+            continue;
+        }
+        if (f.depth + 1 == max_depth) cut_at = e.nodes.size();
+        e.nodes.emplace_back();
+        dump_node& n = e.nodes.back();
+        n.site = f.site;
+        if (f.name == f.site->where.function)
+            n.static_name = f.name;
+        else
+            n.dynamic_name = f.name;
+        n.wait = f.wait;
+        n.state = f.state;
+        n.awaits_task = f.awaits_task;
+        if (f.state != frame_state::running) n.wait_min = n.wait_max = elapsed(t.dumped_at, f.since);
+        n.depth = f.depth;
+    }
+    set_subtree_ends(e.nodes, scratch);
 }
+
+/// Interns byte strings as small numbers, in the order first seen (an
+/// open-addressing hash table): grouping names each distinct subtree shape,
+/// and each distinct group, by one. Memory: the distinct strings.
+class interner {
+public:
+    std::uint32_t id_of(const std::string& key) {
+        if ((keys_.size() + 1) * 2 > slots_.size()) grow();
+        const std::size_t mask = slots_.size() - 1;
+        for (std::size_t i = hash(key) & mask;; i = (i + 1) & mask) {
+            if (slots_[i] == 0) {
+                keys_.push_back(key);
+                slots_[i] = static_cast<std::uint32_t>(keys_.size());
+                return slots_[i] - 1;
+            }
+            if (keys_[slots_[i] - 1] == key) return slots_[i] - 1;
+        }
+    }
+
+private:
+    static std::size_t hash(const std::string& s) {
+        std::uint64_t h = 14695981039346656037u;  // FNV-1a
+        for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211u;
+        return static_cast<std::size_t>(h ^ (h >> 32));
+    }
+    void grow() {
+        std::vector<std::uint32_t> bigger(slots_.empty() ? 64 : slots_.size() * 2, 0);
+        const std::size_t mask = bigger.size() - 1;
+        for (std::size_t k = 0; k < keys_.size(); ++k) {
+            std::size_t i = hash(keys_[k]) & mask;
+            while (bigger[i] != 0) i = (i + 1) & mask;
+            bigger[i] = static_cast<std::uint32_t>(k + 1);
+        }
+        slots_.swap(bigger);
+    }
+    std::vector<std::string> keys_;
+    std::vector<std::uint32_t> slots_;  // 0: empty; else 1 + an index into keys_
+};
 
 inline void append_site_key(std::string& key, const frame_site* s) {
     if (s == nullptr) {
@@ -4027,102 +4056,195 @@ inline void append_site_key(std::string& key, const frame_site* s) {
     key += '\x1f';
 }
 
-/// Widens a's times by b's, recursively (b has a's shape: the same
-/// signature, so the same children, each signature once, maybe in another
-/// order: they are paired by signature).
-inline void merge_times(dump_node& a, const dump_node& b) {
-    a.wait_min = (std::min)(a.wait_min, b.wait_min);
-    a.wait_max = (std::max)(a.wait_max, b.wait_max);
-    for (dump_node& ac : a.children)
-        for (const dump_node& bc : b.children)
-            if (bc.signature == ac.signature) {
-                merge_times(ac, bc);
-                break;
-            }
+/// The state of one grouped dump: the shapes and groups seen so far, and
+/// scratch space that is reused from node to node.
+struct grouping {
+    interner shapes;  // subtree shapes
+    interner groups;  // group keys, numbered as group_builder::groups
+    std::vector<char> removed;  // group_nodes: merged into an identical sibling
+    std::vector<std::pair<std::uint32_t, std::size_t>> kids, a_kids, b_kids;  // (shape, node)
+    std::vector<std::pair<std::size_t, std::size_t>> pairs;  // merge_times' work list
+    std::vector<std::size_t> open;
+    std::string key;
+};
+
+/// The children of nodes[i] that were not merged away, by shape.
+inline void list_children(const std::vector<dump_node>& nodes, std::size_t i, const std::vector<char>* removed,
+                          std::vector<std::pair<std::uint32_t, std::size_t>>& out) {
+    out.clear();
+    for (std::size_t c = i + 1; c < nodes[i].end; c = nodes[c].end)
+        if (removed == nullptr || (*removed)[c] == 0) out.emplace_back(nodes[c].shape, c);
+    std::sort(out.begin(), out.end());
 }
 
-inline void forget_awaited_tasks(dump_node& n) {
-    n.awaits_task = 0;
-    for (dump_node& c : n.children) forget_awaited_tasks(c);
+/// Widens the times of `into`'s subtree at a by `from`'s subtree at b. Both
+/// have one shape: the same children, each shape once, maybe in another
+/// order (paired by shape). A work list, not recursion.
+inline void merge_times(std::vector<dump_node>& into, std::size_t a, const std::vector<dump_node>& from, std::size_t b,
+                        const std::vector<char>* removed, grouping& g) {
+    g.pairs.assign(1, {a, b});
+    while (!g.pairs.empty()) {
+        const std::pair<std::size_t, std::size_t> p = g.pairs.back();
+        g.pairs.pop_back();
+        dump_node& x = into[p.first];
+        x.wait_min = (std::min)(x.wait_min, from[p.second].wait_min);
+        x.wait_max = (std::max)(x.wait_max, from[p.second].wait_max);
+        list_children(into, p.first, removed, g.a_kids);
+        list_children(from, p.second, removed, g.b_kids);
+        for (std::size_t k = 0; k < g.a_kids.size() && k < g.b_kids.size(); ++k)
+            g.pairs.emplace_back(g.a_kids[k].second, g.b_kids[k].second);
+    }
 }
 
-/// Collapses identical siblings below n (anywhere among them, not only
-/// adjacent ones), bottom up, and sets n's signature: its frame, state and
-/// await site, and its children's signatures with their counts.
-inline void group_subtree(dump_node& n) {
-    for (dump_node& c : n.children) group_subtree(c);
-    if (n.children.size() > 1) {
-        std::vector<dump_node> merged;
-        std::vector<std::size_t> order;  // indexes into merged, by signature, for lookup
-        for (dump_node& c : n.children) {
-            auto lower = [&](std::size_t k, const std::string& sig) { return merged[k].signature < sig; };
-            auto it = std::lower_bound(order.begin(), order.end(), c.signature, lower);
-            if (it != order.end() && merged[*it].signature == c.signature) {
-                merged[*it].count += c.count;
-                merge_times(merged[*it], c);
-                forget_awaited_tasks(merged[*it]);  // several frames: no single task to name
-            } else {
-                order.insert(it, merged.size());
-                merged.push_back(std::move(c));
+/// Several frames in one: no single task to name as awaited.
+inline void forget_awaited_tasks(std::vector<dump_node>& nodes, std::size_t i) {
+    for (std::size_t k = i; k < nodes[i].end; ++k) nodes[k].awaits_task = 0;
+}
+
+/// Collapses identical sibling subtrees anywhere in e (not only adjacent
+/// ones) into the first of them, and sets each node's shape: its frame,
+/// state, await site and cut frames, and its children's shapes with their
+/// counts, as a set (the same children made in another order are the same
+/// subtree). Bottom up over the flat nodes (children come after their
+/// parent), so without recursion; each key holds numbers for the children,
+/// so its length does not grow with the depth below.
+inline void group_nodes(dump_entry& e, grouping& g) {
+    std::vector<dump_node>& nodes = e.nodes;
+    g.removed.assign(nodes.size(), 0);
+    for (std::size_t i = nodes.size(); i-- > 0;) {
+        dump_node& n = nodes[i];
+        g.key.clear();
+        g.key += n.name();
+        g.key += '\x1f';
+        append_site_key(g.key, n.site);
+        g.key += static_cast<char>('0' + static_cast<int>(n.state));
+        append_site_key(g.key, n.wait);
+        append_number(g.key, n.omitted_frames);
+        g.key += '(';
+        list_children(nodes, i, nullptr, g.kids);  // sorted by shape, then by place: the first comes first
+        for (std::size_t k = 0; k < g.kids.size();) {
+            const std::size_t first = g.kids[k].second;
+            std::size_t j = k + 1;
+            for (; j < g.kids.size() && g.kids[j].first == g.kids[k].first; ++j) {
+                const std::size_t other = g.kids[j].second;
+                nodes[first].count += nodes[other].count;
+                merge_times(nodes, first, nodes, other, &g.removed, g);
+                g.removed[other] = 1;
             }
+            if (j > k + 1) forget_awaited_tasks(nodes, first);
+            append_number(g.key, g.kids[k].first);
+            g.key += '*';
+            append_number(g.key, nodes[first].count);
+            g.key += ';';
+            k = j;
         }
-        n.children = std::move(merged);
+        g.key += ')';
+        n.shape = g.shapes.id_of(g.key);
     }
-    n.signature.clear();
-    n.signature += n.name();
-    n.signature += '\x1f';
-    append_site_key(n.signature, n.site);
-    n.signature += static_cast<char>('0' + static_cast<int>(n.state));
-    append_site_key(n.signature, n.wait);
-    // The children as a set: the same children made in another order are
-    // the same subtree (merge_times pairs them by signature).
-    std::vector<std::string> parts;
-    for (const dump_node& c : n.children) {
-        parts.push_back(c.signature);
-        parts.back() += '*';
-        append_number(parts.back(), c.count);
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < nodes.size();) {
+        if (g.removed[i] != 0) {  // with its subtree
+            i = nodes[i].end;
+            continue;
+        }
+        if (kept != i) nodes[kept] = std::move(nodes[i]);
+        ++kept;
+        ++i;
     }
-    std::sort(parts.begin(), parts.end());
-    n.signature += '(';
-    append_number(n.signature, n.omitted_frames);
-    for (const std::string& part : parts) {
-        n.signature += part;
-        n.signature += ';';
-    }
-    n.signature += ')';
+    nodes.resize(kept);
+    set_subtree_ends(nodes, g.open);
 }
 
-/// Groups identical tasks (same view and tree), largest groups first.
-inline std::vector<dump_entry> group_entries(std::vector<dump_entry> entries) {
+/// At most this many values of one tag are shown for a group ("conn=3|6").
+constexpr std::size_t shown_tag_values = 4;
+
+/// The values a tag takes among a group's members: the first
+/// shown_tag_values distinct ones, and how many members had another.
+struct tag_values {
+    std::string key;
+    std::vector<std::string> values;
+    std::size_t others = 0;
+
+    void add(const std::string& value) {
+        if (std::find(values.begin(), values.end(), value) != values.end()) return;
+        if (values.size() < shown_tag_values)
+            values.push_back(value);
+        else
+            ++others;
+    }
+    /// "3|6", or "1|2|3|4 (+9 more)": what an operator needs to find the
+    /// stuck connections, never a list as long as the group.
+    std::string text() const {
+        std::string t;
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            if (i != 0) t += '|';
+            t += values[i];
+        }
+        if (others != 0) {
+            t += " (+";
+            append_number(t, others);
+            t += " more)";
+        }
+        return t;
+    }
+};
+
+/// Groups identical tasks (the same view and tree) as they come: memory for
+/// the groups, not for the tasks.
+struct group_builder {
+    grouping g;
     std::vector<dump_entry> groups;
-    std::vector<std::pair<std::string, std::size_t>> index;  // (view + signature, group), sorted
-    for (dump_entry& e : entries) {
-        group_subtree(e.root);
-        std::string key(1, static_cast<char>('0' + static_cast<int>(e.view)));
-        append_number(key, e.held);
-        key += '\x1f';
-        key += e.root.signature;
-        auto it = std::lower_bound(index.begin(), index.end(), key,
-                                   [](const std::pair<std::string, std::size_t>& p, const std::string& k) { return p.first < k; });
-        if (it != index.end() && it->first == key) {
-            dump_entry& g = groups[it->second];
-            g.count += e.count;
-            g.ids.insert(g.ids.end(), e.ids.begin(), e.ids.end());
-            g.age_min = (std::min)(g.age_min, e.age_min);
-            g.age_max = (std::max)(g.age_max, e.age_max);
-            if (g.name != e.name) g.name.clear();
-            if (g.tags != e.tags) g.tags.clear();
-            merge_times(g.root, e.root);
-            forget_awaited_tasks(g.root);
-        } else {
-            index.insert(it, {std::move(key), groups.size()});
-            groups.push_back(std::move(e));
+    std::vector<std::vector<tag_values>> tags;  // per group: its members' tags
+
+    void add_tags(std::vector<tag_values>& to, const dump_entry& e) {
+        for (const auto& tag : e.tags) {
+            auto it = std::find_if(to.begin(), to.end(), [&](const tag_values& t) { return t.key == tag.first; });
+            if (it == to.end()) {
+                to.emplace_back();
+                to.back().key = tag.first;
+                it = to.end() - 1;
+            }
+            it->add(tag.second);
         }
     }
-    std::stable_sort(groups.begin(), groups.end(),
-                     [](const dump_entry& a, const dump_entry& b) { return a.count > b.count; });
-    return groups;
-}
+
+    /// Adds e (which it may leave empty: fill_entry refills it).
+    void add(dump_entry& e) {
+        group_nodes(e, g);
+        g.key.assign(1, static_cast<char>('0' + static_cast<int>(e.view)));
+        append_number(g.key, e.held);
+        g.key += '/';
+        append_number(g.key, e.nodes.front().shape);
+        const std::size_t k = g.groups.id_of(g.key);
+        if (k == groups.size()) {  // a new group
+            tags.emplace_back();
+            add_tags(tags.back(), e);
+            groups.push_back(std::move(e));
+            return;
+        }
+        dump_entry& to = groups[k];
+        to.count += e.count;
+        if (to.ids.size() < shown_ids) to.ids.push_back(e.ids.front());
+        to.age_min = (std::min)(to.age_min, e.age_min);
+        to.age_max = (std::max)(to.age_max, e.age_max);
+        if (to.name != e.name) to.name.clear();
+        add_tags(tags[k], e);
+        merge_times(to.nodes, 0, e.nodes, 0, nullptr, g);
+        forget_awaited_tasks(to.nodes, 0);
+    }
+
+    /// The groups, largest first, each with its members' tag values.
+    std::vector<dump_entry> finish() {
+        for (std::size_t k = 0; k < groups.size(); ++k) {
+            std::sort(groups[k].ids.begin(), groups[k].ids.end());  // the first members', in order
+            groups[k].tags.clear();
+            for (const tag_values& t : tags[k]) groups[k].tags.emplace_back(t.key, t.text());
+        }
+        std::stable_sort(groups.begin(), groups.end(),
+                         [](const dump_entry& a, const dump_entry& b) { return a.count > b.count; });
+        return std::move(groups);
+    }
+};
 
 /// Which task waits for which (abt::awaiting_task), as a dump found them.
 struct await_graph {
@@ -4134,36 +4256,61 @@ struct await_graph {
     }
 
     /// Await cycles (likely deadlocks), each once, from its smallest id; at
-    /// most one per smallest id and 100 in all (a report, not an enumeration).
-    std::vector<std::vector<std::uint64_t>> cycles() {
+    /// most one per smallest id and 100 in all (a report, not an
+    /// enumeration). A depth-first search from each task over tasks with
+    /// larger ids, with a stack of its own (await chains may be long), and
+    /// at most `steps` edges followed in all, so that a million tasks that
+    /// wait in one long chain cannot stall the dump.
+    std::vector<std::vector<std::uint64_t>> cycles(std::size_t steps = 4000000) {
         std::sort(edges.begin(), edges.end());
         edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+        std::vector<std::uint64_t> ids;  // every task in an edge, sorted: visited marks by index
+        for (const auto& e : edges) {
+            ids.push_back(e.first);
+            ids.push_back(e.second);
+        }
+        std::sort(ids.begin(), ids.end());
+        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        std::vector<std::size_t> visited_in(ids.size(), 0);  // 1 + the search that visited it
         std::vector<std::vector<std::uint64_t>> found;
-        std::vector<std::uint64_t> visited, path;
-        for (std::size_t i = 0; i < edges.size() && found.size() < 100; ++i) {
+        std::vector<std::uint64_t> path;
+        std::vector<std::size_t> next_edge;  // per task on the path: its next edge to follow
+        const auto index_of = [&](std::uint64_t id) {
+            return static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin());
+        };
+        const auto first_edge = [&](std::uint64_t id) {
+            return static_cast<std::size_t>(
+                std::lower_bound(edges.begin(), edges.end(), std::make_pair(id, std::uint64_t{0})) - edges.begin());
+        };
+        std::size_t search = 0;
+        for (std::size_t i = 0; i < edges.size() && found.size() < 100 && steps != 0; ++i) {
             if (i != 0 && edges[i].first == edges[i - 1].first) continue;
-            visited.clear();
-            path.clear();
-            find_cycle(edges[i].first, edges[i].first, visited, path, found);
+            const std::uint64_t start = edges[i].first;
+            ++search;
+            visited_in[index_of(start)] = search;
+            path.assign(1, start);
+            next_edge.assign(1, i);
+            while (!path.empty() && steps != 0) {
+                std::size_t& k = next_edge.back();
+                if (k == edges.size() || edges[k].first != path.back()) {  // every edge of it followed
+                    path.pop_back();
+                    next_edge.pop_back();
+                    continue;
+                }
+                const std::uint64_t to = edges[k++].second;
+                --steps;
+                if (to == start) {
+                    found.push_back(path);
+                    break;
+                }
+                std::size_t& mark = visited_in[index_of(to)];
+                if (to < start || mark == search) continue;
+                mark = search;
+                path.push_back(to);
+                next_edge.push_back(first_edge(to));
+            }
         }
         return found;
-    }
-
-private:
-    bool find_cycle(std::uint64_t start, std::uint64_t at, std::vector<std::uint64_t>& visited,
-                    std::vector<std::uint64_t>& path, std::vector<std::vector<std::uint64_t>>& found) {
-        if (at == start && !path.empty()) {
-            found.push_back(path);
-            return true;
-        }
-        if (at < start || std::find(visited.begin(), visited.end(), at) != visited.end()) return false;
-        visited.push_back(at);
-        path.push_back(at);
-        auto next = std::lower_bound(edges.begin(), edges.end(), std::make_pair(at, std::uint64_t{0}));
-        for (; next != edges.end() && next->first == at; ++next)
-            if (find_cycle(start, next->second, visited, path, found)) return true;
-        path.pop_back();
-        return false;
     }
 };
 
@@ -4181,159 +4328,243 @@ inline void append_cycle_lines(std::string& out, const std::vector<std::vector<s
     }
 }
 
-/// Every task as entries (grouped if asked), at most max_tasks of them;
-/// `omitted` gets the number of tasks left out, `graph` who waits for whom.
-inline std::vector<dump_entry> collect_entries(const dump_options& o, std::size_t& omitted, await_graph* graph = nullptr) {
-    std::vector<dump_entry> entries;
-    for_each_task_copy(o.wait_for_running_tasks, [&](const task_copy& t) {
-        if (graph != nullptr) graph->add(t);
-        entries.push_back(entry_of(t, o.max_depth));
-    });
-    if (o.group) entries = group_entries(std::move(entries));
-    omitted = 0;
-    if (o.max_tasks != 0 && entries.size() > o.max_tasks) {
-        for (std::size_t i = o.max_tasks; i < entries.size(); ++i) omitted += entries[i].count;
-        entries.resize(o.max_tasks);
-    }
-    return entries;
+/// How long a dump waits for running tasks (0.2's flag, or the duration).
+inline std::chrono::milliseconds wait_of(const dump_options& o) {
+    if (o.wait_for_running.count() > 0 || !o.wait_for_running_tasks) return o.wait_for_running;
+    return std::chrono::milliseconds(ABT_DUMP_WAIT_MS);
 }
 
-/// The text of taskdump_tree(options).
-struct rich_writer {
+/// Calls each(const dump_entry&) for every task, or for every group of
+/// identical tasks (largest first) when o.group: ungrouped, one at a time
+/// as the tasks are copied, with no list of them kept; grouped, once all
+/// were seen, with only the groups kept. At most o.max_tasks entries (0:
+/// all); returns how many tasks it left out. `graph`: who waits for whom.
+template <class Each>
+std::size_t for_each_entry(const dump_options& o, await_graph* graph, Each each) {
+    dump_entry e;
+    std::vector<std::size_t> scratch;
+    std::size_t shown = 0, omitted = 0;
+    if (!o.group) {
+        for_each_task_copy(wait_of(o), [&](const task_copy& t) {
+            if (graph != nullptr) graph->add(t);
+            if (o.max_tasks != 0 && shown == o.max_tasks) {
+                ++omitted;
+                return;
+            }
+            ++shown;
+            fill_entry(t, o.max_depth, e, scratch);
+            each(static_cast<const dump_entry&>(e));
+        });
+        return omitted;
+    }
+    group_builder groups;
+    for_each_task_copy(wait_of(o), [&](const task_copy& t) {
+        if (graph != nullptr) graph->add(t);
+        fill_entry(t, o.max_depth, e, scratch);
+        groups.add(e);
+    });
+    const std::vector<dump_entry> entries = groups.finish();
+    for (const dump_entry& g : entries) {
+        if (o.max_tasks != 0 && shown == o.max_tasks) {
+            omitted += g.count;
+            continue;
+        }
+        ++shown;
+        each(g);
+    }
+    return omitted;
+}
+
+// ---- Writers -----------------------------------------------------------------
+
+/// Where a dump's text goes: kept in `text` (the functions that return a
+/// std::string), or written to `file` as it is made, a piece at a time
+/// (dump, the signal dump, the watchdog), so that a dump of a million tasks
+/// never holds all of its text.
+struct text_out {
+    std::string text;
+    std::FILE* file = nullptr;
+
+    void flush_if_full() {
+        if (file != nullptr && text.size() >= 64 * 1024) flush();
+    }
+    void flush() {
+        if (file == nullptr) return;
+        std::fwrite(text.data(), 1, text.size(), file);
+        text.clear();
+    }
+    void finish() {
+        flush();
+        if (file != nullptr) std::fflush(file);
+    }
+};
+
+/// Tree lines are indented for at most this many levels. A frame deeper
+/// than that is written at the indentation of that depth, with
+/// "[depth N]" before its name: a tree's text then grows with its number of
+/// frames, not with their depth squared, and trees of ordinary depth read
+/// as they always did (README: Deep tasks and a million tasks).
+constexpr std::size_t indent_levels = 32;
+
+/// The text of taskdump_tree: one line per node, the seed's connectors, a
+/// header per entry (o.ids), times (o.times). `plain`: version 0.1's text
+/// (taskdump_tree(bool)): no header, times or awaited tasks.
+struct tree_writer {
     const dump_options& o;
-    std::string& out;
-    std::string indent;
+    bool plain;
+    text_out& out;
+    std::string indent;              // the connectors of the ancestors of the node being written
+    std::vector<std::size_t> open;   // the nodes whose subtree is being written
+    std::vector<std::size_t> marks;  // per open node: indent's length before its own connector
 
     void header(const dump_entry& e) {
+        std::string& t = out.text;
         if (e.count == 1) {
-            out += "task ";
-            append_number(out, e.ids.front());
+            t += "task ";
+            append_number(t, e.ids.front());
         } else {
-            append_number(out, e.count);
-            out += " tasks (ids ";
-            append_number(out, *std::min_element(e.ids.begin(), e.ids.end()));
-            out += "\xE2\x80\xA6";  // …
-            append_number(out, *std::max_element(e.ids.begin(), e.ids.end()));
-            out += ')';
+            append_number(t, e.count);
+            t += " tasks (ids ";
+            for (std::size_t k = 0; k < e.ids.size(); ++k) {
+                if (k != 0) t += ", ";
+                append_number(t, e.ids[k]);
+            }
+            if (e.count > e.ids.size()) {
+                t += " and ";
+                append_number(t, e.count - e.ids.size());
+                t += " more";
+            }
+            t += ')';
         }
         if (!e.name.empty()) {
-            out += " \"";
-            out += e.name;
-            out += '"';
+            t += " \"";
+            t += e.name;
+            t += '"';
         }
         for (const auto& tag : e.tags) {
-            out += ' ';
-            out += tag.first;
-            out += '=';
-            out += tag.second;
+            t += ' ';
+            t += tag.first;
+            t += '=';
+            t += tag.second;
         }
         if (o.times) {
-            out += ", age ";
-            append_duration_range(out, e.age_min, e.age_max);
+            t += ", age ";
+            append_duration_range(t, e.age_min, e.age_max);
         }
-        out += '\n';
+        t += '\n';
+    }
+    void depth_marker(std::size_t depth) {
+        if (depth <= indent_levels) return;
+        out.text += "[depth ";
+        append_number(out.text, depth);
+        out.text += "] ";
     }
     /// `count`: how many identical frames (siblings, or whole tasks) it stands for.
     void frame_line(const std::string& prefix, const char* connector, const dump_node& n, std::size_t count,
                     bool show_state) {
-        out += prefix;
-        out += connector;
-        out += "\xE2\x95\xBC ";  // ╼
+        std::string& t = out.text;
+        t += prefix;
+        t += connector;
+        t += "\xE2\x95\xBC ";  // ╼
+        depth_marker(n.depth);
         if (count > 1) {
-            out += "[\xC3\x97";  // [×
-            append_number(out, count);
-            out += "] ";
+            t += "[\xC3\x97";  // [×
+            append_number(t, count);
+            t += "] ";
         }
-        out += n.name();
-        out += " at ";
-        append_place(out, n.site->where);
+        t += n.name();
+        t += " at ";
+        append_place(t, n.site->where);
         if (show_state) {
             if (n.state == frame_state::running) {
-                out += " [running]";
+                t += " [running]";
             } else {
-                append_wait_site(out, n.wait);
+                append_wait_site(t, n.wait);
                 const bool no_site = n.wait == &no_await_site;
                 if (o.times && (!no_site || n.state == frame_state::idle)) {
-                    out += no_site ? " idle for " : " for ";
-                    append_duration_range(out, n.wait_min, n.wait_max);
+                    t += no_site ? " idle for " : " for ";
+                    append_duration_range(t, n.wait_min, n.wait_max);
                 }
-                if (n.awaits_task != 0) {
-                    out += ", waiting for task ";
-                    append_number(out, n.awaits_task);
+                if (n.awaits_task != 0 && !plain) {
+                    t += ", waiting for task ";
+                    append_number(t, n.awaits_task);
                 }
             }
         }
-        out += '\n';
+        t += '\n';
+        out.flush_if_full();
     }
-    void note_line(const std::string& prefix, const char* connector, const std::string& text) {
-        out += prefix;
-        out += connector;
-        out += "\xE2\x94\x88 ";  // ┈
-        out += text;
-        out += '\n';
+    void note_line(const char* connector, std::size_t depth, const std::string& text) {
+        out.text += indent;
+        out.text += connector;
+        out.text += "\xE2\x94\x88 ";  // ┈
+        depth_marker(depth);
+        out.text += text;
+        out.text += '\n';
     }
-    void omitted_note(const dump_node& n) {
-        if (n.omitted_frames == 0) return;
-        std::string text = "[";
-        append_number(text, n.omitted_frames);
-        text += n.omitted_frames == 1 ? " frame below max_depth]" : " frames below max_depth]";
-        note_line(indent, corner, text);
-    }
-    void children_of(const dump_node& n, bool note_follows = false) {
-        for (std::size_t i = 0; i < n.children.size(); ++i) {
-            const bool last = i + 1 == n.children.size() && n.omitted_frames == 0 && !note_follows;
-            const dump_node& c = n.children[i];
-            frame_line(indent, last ? corner : tee, c, c.count, true);
-            const std::size_t mark = indent.size();
-            indent += last ? "   " : pipe_cont;
-            children_of(c);
-            indent.resize(mark);
+    /// Ends the innermost open node: the note of its cut frames, then its
+    /// indentation.
+    void close(const dump_entry& e) {
+        const dump_node& n = e.nodes[open.back()];
+        if (n.omitted_frames != 0) {
+            std::string text = "[";
+            append_number(text, n.omitted_frames);
+            text += n.omitted_frames == 1 ? " frame below max_depth]" : " frames below max_depth]";
+            note_line(corner, n.depth + 1, text);
         }
-        omitted_note(n);
+        indent.resize(marks.back());
+        open.pop_back();
+        marks.pop_back();
     }
     void entry(const dump_entry& e) {
-        if (o.ids) header(e);
+        if (o.ids && !plain) header(e);
+        const std::vector<dump_node>& nodes = e.nodes;
         indent = "  ";
         if (e.view == task_view::running) {
-            frame_line("", "", e.root, e.count, false);
-            note_line(indent, corner, running_note(e.held));
+            frame_line("", "", nodes[0], e.count, false);
+            note_line(corner, 1, running_note(e.held));
             return;
         }
-        frame_line("", "", e.root, e.count, true);
-        children_of(e.root, e.view == task_view::own_chain);
-        if (e.view == task_view::own_chain)
-            note_line("  ", corner, "[running: other frames of this task are not shown]");
+        frame_line("", "", nodes[0], e.count, true);
+        open.assign(1, 0);
+        marks.assign(1, indent.size());
+        for (std::size_t i = 1; i < nodes.size(); ++i) {
+            while (nodes[open.back()].end <= i) close(e);
+            const dump_node& parent = nodes[open.back()];
+            const dump_node& n = nodes[i];
+            const bool note_follows = parent.omitted_frames != 0 || (open.back() == 0 && e.view == task_view::own_chain);
+            const bool last = n.end == parent.end && !note_follows;
+            frame_line(indent, last ? corner : tee, n, n.count, true);
+            marks.push_back(indent.size());
+            if (n.depth < indent_levels) indent += last ? "   " : pipe_cont;
+            open.push_back(i);
+        }
+        while (!open.empty()) close(e);
+        if (e.view == task_view::own_chain) note_line(corner, 1, "[running: other frames of this task are not shown]");
     }
 };
 
-inline std::string rich_taskdump(const dump_options& o) {
-    std::string result;
-    if (!o.group && o.max_tasks == 0) {  // streamed: no list of every task is kept
-        result.reserve(task_count() * 200);
-        std::string one;
-        rich_writer w{o, one, {}};
-        await_graph graph;
-        for_each_task_copy(o.wait_for_running_tasks, [&](const task_copy& t) {
-            graph.add(t);
-            one.clear();
-            w.entry(entry_of(t, o.max_depth));
-            result += one;
-        });
-        append_cycle_lines(result, graph.cycles());
-        return result;
-    }
-    std::size_t omitted = 0;
+/// taskdump_tree's text into `out`.
+inline void write_tree_dump(const dump_options& o, bool plain, text_out& out) {
+    tree_writer w{o, plain, out, {}, {}, {}};
     await_graph graph;
-    const std::vector<dump_entry> entries = collect_entries(o, omitted, &graph);
-    rich_writer w{o, result, {}};
-    for (const dump_entry& e : entries) w.entry(e);
+    const std::size_t omitted = for_each_entry(o, plain ? nullptr : &graph, [&](const dump_entry& e) { w.entry(e); });
     if (omitted != 0) {
-        result += "\xE2\x80\xA6 ";  // …
-        append_number(result, omitted);
-        result += omitted == 1 ? " more task (max_tasks)\n" : " more tasks (max_tasks)\n";
+        out.text += "\xE2\x80\xA6 ";  // …
+        append_number(out.text, omitted);
+        out.text += omitted == 1 ? " more task (max_tasks)\n" : " more tasks (max_tasks)\n";
     }
-    append_cycle_lines(result, graph.cycles());
-    return result;
+    if (!plain) append_cycle_lines(out.text, graph.cycles());
+    out.finish();
+}
+
+/// The options of taskdump_tree(bool): version 0.1's plain tree.
+inline dump_options plain_dump_options(bool wait_for_running_tasks) {
+    dump_options o;
+    if (wait_for_running_tasks) o.wait_for_running = std::chrono::milliseconds(ABT_DUMP_WAIT_MS);
+    o.times = false;
+    o.ids = false;
+    return o;
 }
 
 /// Appends s as a JSON string: quotes, backslashes and control characters
@@ -4393,8 +4624,15 @@ inline const char* state_name(frame_state s) {
     return s == frame_state::running ? "running" : s == frame_state::suspended ? "suspended" : "idle";
 }
 
+
+/// A node as a JSON object: its depth in place of nesting (a parent is the
+/// nearest node before it one level up), so that a reader's nesting limit
+/// (Python's json: about 500 levels of objects in arrays) never meets a
+/// deep task.
 inline void append_json_node(std::string& out, const dump_node& n) {
-    out += "{\"function\":";
+    out += "{\"depth\":";
+    append_number(out, n.depth);
+    out += ",\"function\":";
     append_json_string(out, n.name());
     out += ",\"file\":";
     append_json_string(out, n.site->where.file);
@@ -4428,73 +4666,78 @@ inline void append_json_node(std::string& out, const dump_node& n) {
         out += "null";
     out += ",\"omitted_frames\":";
     append_number(out, n.omitted_frames);
-    out += ",\"children\":[";
-    for (std::size_t i = 0; i < n.children.size(); ++i) {
-        if (i != 0) out += ',';
-        append_json_node(out, n.children[i]);
-    }
-    out += "]}";
+    out += '}';
 }
 
-inline std::string json_taskdump(const dump_options& o) {
-    std::size_t omitted = 0;
-    await_graph graph;
-    const std::vector<dump_entry> entries = collect_entries(o, omitted, &graph);
-    std::string out = "{\"format_version\":1,\"generator\":\"async_backtrace.hpp ";
-    append_number(out, ABT_VERSION_MAJOR);
-    out += '.';
-    append_number(out, ABT_VERSION_MINOR);
-    out += '.';
-    append_number(out, ABT_VERSION_PATCH);
-    out += "\",\"grouped\":";
-    out += o.group ? "true" : "false";
-    out += ",\"omitted_tasks\":";
-    append_number(out, omitted);
-    out += ",\"tasks\":[";
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-        const dump_entry& e = entries[i];
-        out += i == 0 ? "\n" : ",\n";
-        out += "{\"ids\":[";
-        for (std::size_t k = 0; k < e.ids.size(); ++k) {
-            if (k != 0) out += ',';
-            append_number(out, e.ids[k]);
-        }
-        out += "],\"count\":";
-        append_number(out, e.count);
-        out += ",\"name\":";
-        append_json_string(out, e.name);
-        out += ",\"tags\":{";
-        for (std::size_t k = 0; k < e.tags.size(); ++k) {
-            if (k != 0) out += ',';
-            append_json_string(out, e.tags[k].first);
-            out += ':';
-            append_json_string(out, e.tags[k].second);
-        }
-        out += "},\"age_ns\":";
-        append_json_range(out, e.age_min, e.age_max);
-        out += ",\"view\":\"";
-        out += e.view == task_view::whole ? "whole" : e.view == task_view::own_chain ? "own_chain" : "running";
-        out += '"';
-        if (e.view == task_view::running) {  // see task_copy::held
-            out += ",\"held_suspended\":";
-            append_number(out, e.held);
-        }
-        out += ",\"root\":";
-        append_json_node(out, e.root);
-        out += '}';
+inline void write_json_entry(text_out& out, const dump_entry& e, bool first) {
+    std::string& t = out.text;
+    t += first ? "\n" : ",\n";
+    t += "{\"ids\":[";
+    for (std::size_t k = 0; k < e.ids.size(); ++k) {
+        if (k != 0) t += ',';
+        append_number(t, e.ids[k]);
     }
-    out += "\n],\"cycles\":[";
+    t += "],\"count\":";
+    append_number(t, e.count);
+    t += ",\"name\":";
+    append_json_string(t, e.name);
+    t += ",\"tags\":{";
+    for (std::size_t k = 0; k < e.tags.size(); ++k) {
+        if (k != 0) t += ',';
+        append_json_string(t, e.tags[k].first);
+        t += ':';
+        append_json_string(t, e.tags[k].second);
+    }
+    t += "},\"age_ns\":";
+    append_json_range(t, e.age_min, e.age_max);
+    t += ",\"view\":\"";
+    t += e.view == task_view::whole ? "whole" : e.view == task_view::own_chain ? "own_chain" : "running";
+    t += '"';
+    if (e.view == task_view::running) {  // see task_copy::held
+        t += ",\"held_suspended\":";
+        append_number(t, e.held);
+    }
+    t += ",\"frames\":[";
+    for (std::size_t i = 0; i < e.nodes.size(); ++i) {
+        if (i != 0) out.text += ',';
+        append_json_node(out.text, e.nodes[i]);
+        out.flush_if_full();
+    }
+    out.text += "]}";
+}
+
+/// taskdump_json's text into `out`.
+inline void write_json_dump(const dump_options& o, text_out& out) {
+    std::string& t = out.text;
+    t += "{\"format_version\":2,\"generator\":\"async_backtrace.hpp ";
+    append_number(t, ABT_VERSION_MAJOR);
+    t += '.';
+    append_number(t, ABT_VERSION_MINOR);
+    t += '.';
+    append_number(t, ABT_VERSION_PATCH);
+    t += "\",\"grouped\":";
+    t += o.group ? "true" : "false";
+    t += ",\"tasks\":[";
+    await_graph graph;
+    bool first = true;
+    const std::size_t omitted = for_each_entry(o, &graph, [&](const dump_entry& e) {
+        write_json_entry(out, e, first);
+        first = false;
+    });
+    out.text += "\n],\"omitted_tasks\":";
+    append_number(out.text, omitted);
+    out.text += ",\"cycles\":[";
     const std::vector<std::vector<std::uint64_t>> cycles = graph.cycles();
     for (std::size_t i = 0; i < cycles.size(); ++i) {
-        out += i == 0 ? "[" : ",[";
+        out.text += i == 0 ? "[" : ",[";
         for (std::size_t k = 0; k < cycles[i].size(); ++k) {
-            if (k != 0) out += ',';
-            append_number(out, cycles[i][k]);
+            if (k != 0) out.text += ',';
+            append_number(out.text, cycles[i][k]);
         }
-        out += ']';
+        out.text += ']';
     }
-    out += "]}\n";
-    return out;
+    out.text += "]}\n";
+    out.finish();
 }
 
 /// One folded-stack label: ';' (the separator) and line breaks replaced.
@@ -4502,53 +4745,61 @@ inline void append_folded_label(std::string& out, const char* s) {
     for (; *s != '\0'; ++s) out += *s == ';' || *s == '\n' || *s == '\r' ? '_' : *s;
 }
 
-/// The folded lines of n's leaves below `path`, each weighted by `weight`.
-inline void fold_leaves(const dump_node& n, std::string& path, std::size_t weight,
-                        std::vector<std::pair<std::string, std::size_t>>& lines, bool running_task) {
-    const std::size_t mark = path.size();
-    if (!path.empty()) path += ';';
-    append_folded_label(path, n.name());
-    weight *= n.count;
-    if (n.children.empty()) {
-        if (running_task) {
-            path += ";[running]";
-        } else if (n.wait != nullptr && n.wait != &no_await_site) {
-            path += ';';
-            append_folded_label(path, n.wait->where.file);
-            path += ':';
-            append_number(path, n.wait->where.line);
+/// The folded lines of e's leaves, each weighted by the tasks and identical
+/// frames it stands for. `path` holds the labels from the root down to the
+/// node being visited; marks and weights, per level, where its label began
+/// and its weight.
+inline void fold_entry(const dump_entry& e, std::vector<std::pair<std::string, std::size_t>>& lines) {
+    std::string path;
+    std::vector<std::size_t> marks, weights;
+    for (std::size_t i = 0; i < e.nodes.size(); ++i) {
+        const dump_node& n = e.nodes[i];
+        while (marks.size() > n.depth) {
+            path.resize(marks.back());
+            marks.pop_back();
+            weights.pop_back();
         }
-        lines.emplace_back(path, weight);
+        marks.push_back(path.size());
+        if (!path.empty()) path += ';';
+        append_folded_label(path, n.name());
+        weights.push_back((weights.empty() ? e.count : weights.back()) * n.count);
+        if (n.end != i + 1) continue;  // not a leaf
+        lines.emplace_back(path, weights.back());
+        if (e.view == task_view::running) {
+            lines.back().first += ";[running]";
+        } else if (n.wait != nullptr && n.wait != &no_await_site) {
+            lines.back().first += ';';
+            append_folded_label(lines.back().first, n.wait->where.file);
+            lines.back().first += ':';
+            append_number(lines.back().first, n.wait->where.line);
+        }
     }
-    for (const dump_node& c : n.children) fold_leaves(c, path, weight, lines, false);
-    path.resize(mark);
 }
 
-inline std::string folded_taskdump(const dump_options& o) {
+/// taskdump_folded's text into `out`: grouped first (the weights come out
+/// the same, with fewer lines to merge).
+inline void write_folded_dump(const dump_options& o, text_out& out) {
     dump_options grouped = o;
-    grouped.group = true;  // the weights come out the same; fewer lines to merge
+    grouped.group = true;
     grouped.max_tasks = 0;
-    std::size_t omitted = 0;
-    const std::vector<dump_entry> entries = collect_entries(grouped, omitted);
     std::vector<std::pair<std::string, std::size_t>> lines;
-    std::string path;
-    for (const dump_entry& e : entries) fold_leaves(e.root, path, e.count, lines, e.view == task_view::running);
+    for_each_entry(grouped, nullptr, [&](const dump_entry& e) { fold_entry(e, lines); });
     std::stable_sort(lines.begin(), lines.end(),
                      [](const std::pair<std::string, std::size_t>& a, const std::pair<std::string, std::size_t>& b) {
                          return a.first < b.first;
                      });
-    std::string out;
     for (std::size_t i = 0; i < lines.size();) {
         std::size_t total = 0;
         std::size_t j = i;
         for (; j < lines.size() && lines[j].first == lines[i].first; ++j) total += lines[j].second;
-        out += lines[i].first;
-        out += ' ';
-        append_number(out, total);
-        out += '\n';
+        out.text += lines[i].first;
+        out.text += ' ';
+        append_number(out.text, total);
+        out.text += '\n';
+        out.flush_if_full();
         i = j;
     }
-    return out;
+    out.finish();
 }
 
 #endif  // !ABT_DETAIL_LIGHT (dumps)
@@ -4650,12 +4901,35 @@ ABT_DETAIL_OUT_OF_LINE detail::reenter_scope::~reenter_scope() {
     this_thread.scopes = link_.outer;
 }
 
-ABT_DETAIL_OUT_OF_LINE std::string taskdump_tree(bool wait_for_running_tasks) { return detail::taskdump(wait_for_running_tasks); }
-ABT_DETAIL_OUT_OF_LINE std::string taskdump_tree(const dump_options& options) { return detail::rich_taskdump(options); }
-ABT_DETAIL_OUT_OF_LINE std::string taskdump_json(const dump_options& options) { return detail::json_taskdump(options); }
-ABT_DETAIL_OUT_OF_LINE std::string taskdump_folded(const dump_options& options) { return detail::folded_taskdump(options); }
+ABT_DETAIL_OUT_OF_LINE std::string detail::plain_taskdump(bool wait_for_running_tasks) {
+    detail::text_out out;
+    out.text.reserve(task_count() * 160);  // before the dump: about three frames a task
+    detail::write_tree_dump(detail::plain_dump_options(wait_for_running_tasks), true, out);
+    return std::move(out.text);
+}
+ABT_DETAIL_OUT_OF_LINE std::string taskdump_tree() { return detail::plain_taskdump(false); }
+ABT_DETAIL_OUT_OF_LINE std::string taskdump_tree(const dump_options& options) {
+    detail::text_out out;
+    if (!options.group) out.text.reserve(task_count() * 200);
+    detail::write_tree_dump(options, false, out);
+    return std::move(out.text);
+}
+ABT_DETAIL_OUT_OF_LINE std::string taskdump_json(const dump_options& options) {
+    detail::text_out out;
+    detail::write_json_dump(options, out);
+    return std::move(out.text);
+}
+ABT_DETAIL_OUT_OF_LINE std::string taskdump_folded(const dump_options& options) {
+    detail::text_out out;
+    detail::write_folded_dump(options, out);
+    return std::move(out.text);
+}
 
-ABT_DETAIL_OUT_OF_LINE void dump(std::FILE* out, const dump_options& options) { detail::write_now(out, taskdump_tree(options)); }
+ABT_DETAIL_OUT_OF_LINE void dump(std::FILE* out, const dump_options& options) {
+    detail::text_out streamed;
+    streamed.file = out;
+    detail::write_tree_dump(options, false, streamed);
+}
 
 namespace detail {
 
@@ -4797,14 +5071,15 @@ inline void dump_on_wake_ups(int read_fd, int signo, std::FILE* out, dump_option
         bool stop = false, wake = false;
         for (ssize_t i = 0; i < n; ++i) (bytes[i] == 0 ? stop : wake) = true;
         if (wake && !stop) {
-            std::string text = "async_backtrace: dump on signal ";
-            append_number(text, static_cast<std::uint64_t>(signo));
-            text += " (pid ";
-            append_number(text, static_cast<std::uint64_t>(getpid()));
-            text += ")\n";
-            text += taskdump_tree(options);
-            text += "async_backtrace: end of dump\n";
-            write_now(out, text);
+            text_out streamed;  // written as it is made: a dump of a million tasks holds no copy of its text
+            streamed.file = out;
+            streamed.text = "async_backtrace: dump on signal ";
+            append_number(streamed.text, static_cast<std::uint64_t>(signo));
+            streamed.text += " (pid ";
+            append_number(streamed.text, static_cast<std::uint64_t>(getpid()));
+            streamed.text += ")\n";
+            write_tree_dump(options, false, streamed);
+            write_now(out, "async_backtrace: end of dump\n");
         }
         if (stop) return;
     }
@@ -4942,6 +5217,7 @@ struct watchdog::state {
         std::uint64_t since;
     };
     std::vector<running_frame> running;
+    std::vector<bool> waits_at_depth;  // stalls' scratch
     bool in_episode = false;
     std::thread thread;
 
@@ -4951,7 +5227,7 @@ struct watchdog::state {
         std::vector<running_frame> seen;
         const std::uint64_t suspended_limit = static_cast<std::uint64_t>(options.suspended_longer_than.count()) * 1000000u;
         const std::uint64_t running_limit = static_cast<std::uint64_t>(options.running_longer_than.count()) * 1000000u;
-        detail::for_each_task_copy(false, [&](const detail::task_copy& t) {
+        detail::for_each_task_copy(std::chrono::milliseconds(0), [&](const detail::task_copy& t) {
             if (t.view == detail::task_view::running) {
                 // A task never published has run since it was made; else a
                 // frame of it has run since the first check that found it
@@ -4990,13 +5266,22 @@ struct watchdog::state {
                 return f.state == detail::frame_state::idle ||
                        (f.state == detail::frame_state::suspended && f.wait != &detail::no_await_site);
             };
-            for (std::size_t i = 0; i < t.frames.size(); ++i) {
+            // One pass from the last frame up (children come after their
+            // parent): waits_at[d] says whether a frame at depth d seen
+            // since the last frame at depth d - 1 waits, or waits below.
+            std::vector<bool>& waits_at = waits_at_depth;
+            waits_at.clear();
+            std::vector<std::size_t> innermost;  // the frames to report, last first
+            for (std::size_t i = t.frames.size(); i-- > 0;) {
                 const detail::frame_copy& f = t.frames[i];
-                if (!waits(f) || detail::elapsed(now, f.since) <= suspended_limit) continue;
-                bool waits_below = false;
-                for (std::size_t k = i + 1; k < t.frames.size() && t.frames[k].depth > f.depth && !waits_below; ++k)
-                    waits_below = waits(t.frames[k]);
-                if (waits_below) continue;
+                if (waits_at.size() < f.depth + 2) waits_at.resize(f.depth + 2, false);
+                const bool waits_below = waits_at[f.depth + 1];
+                waits_at[f.depth + 1] = false;  // those were its children's
+                if (waits(f) || waits_below) waits_at[f.depth] = true;
+                if (waits(f) && !waits_below && detail::elapsed(now, f.since) > suspended_limit) innermost.push_back(i);
+            }
+            for (std::size_t k = innermost.size(); k-- > 0;) {
+                const detail::frame_copy& f = t.frames[innermost[k]];
                 report += "async_backtrace: watchdog: task ";
                 detail::append_number(report, t.id);
                 report += " (";
@@ -5023,8 +5308,11 @@ struct watchdog::state {
             const bool report_now = !report.empty() && !in_episode;
             in_episode = !report.empty();
             if (report_now) {
-                detail::write_now(options.out,
-                                  report + taskdump_tree(options.dump) + "async_backtrace: end of watchdog report\n");
+                detail::text_out streamed;  // written as it is made
+                streamed.file = options.out;
+                streamed.text = report;
+                detail::write_tree_dump(options.dump, false, streamed);
+                detail::write_now(options.out, "async_backtrace: end of watchdog report\n");
             }
             guard.lock();
             if (report_now) ++episodes;
@@ -5060,28 +5348,34 @@ ABT_DETAIL_OUT_OF_LINE std::size_t watchdog::episodes() const {
 // ---- Leak checks ------------------------------------------------------------------
 
 ABT_DETAIL_OUT_OF_LINE task_watermark::task_watermark() {
-    detail::for_each_task_copy(false, [&](const detail::task_copy& t) { existing_.push_back(t.id); });
+    detail::for_each_task_copy(std::chrono::milliseconds(0), [&](const detail::task_copy& t) { existing_.push_back(t.id); });
     std::sort(existing_.begin(), existing_.end());
 }
 
 ABT_DETAIL_OUT_OF_LINE std::string task_watermark::leaked(std::chrono::milliseconds grace) const {
     const auto deadline = std::chrono::steady_clock::now() + grace;
     for (;;) {
-        std::vector<detail::dump_entry> leaks;
-        detail::for_each_task_copy(false, [&](const detail::task_copy& t) {
+        const bool report = std::chrono::steady_clock::now() >= deadline;
+        std::size_t leaks = 0;
+        detail::text_out trees;
+        const dump_options options;
+        detail::tree_writer w{options, false, trees, {}, {}, {}};
+        detail::dump_entry e;
+        std::vector<std::size_t> scratch;
+        detail::for_each_task_copy(std::chrono::milliseconds(0), [&](const detail::task_copy& t) {
             if (std::binary_search(existing_.begin(), existing_.end(), t.id)) return;
-            leaks.push_back(detail::entry_of(t, 0));
+            ++leaks;
+            if (!report) return;
+            detail::fill_entry(t, 0, e, scratch);
+            w.entry(e);
         });
-        if (leaks.empty()) return std::string();
-        if (std::chrono::steady_clock::now() >= deadline) {
+        if (leaks == 0) return std::string();
+        if (report) {
             std::string text = "async_backtrace: ";
-            detail::append_number(text, leaks.size());
-            text += leaks.size() == 1 ? " task" : " tasks";
+            detail::append_number(text, leaks);
+            text += leaks == 1 ? " task" : " tasks";
             text += " made since the watermark still alive:\n";
-            const dump_options options;
-            detail::rich_writer w{options, text, {}};
-            for (const detail::dump_entry& e : leaks) w.entry(e);
-            return text;
+            return text + trees.text;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }

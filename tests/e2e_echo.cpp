@@ -161,10 +161,10 @@ int main(int argc, char** argv) {
               "the stuck session in stuck_forever");
         check(count_of(text, "[running") >= 1, "the control session, running the dump");
         const std::string json = dump(control, "JSON\n");
-        check(json.rfind("{\"format_version\":1,", 0) == 0, "JSON: a versioned document");
-        check(count_of(json, "{\"function\":\"echo::read_request\"") == connections - 1,
+        check(json.rfind("{\"format_version\":2,", 0) == 0, "JSON: a versioned document");
+        check(count_of(json, "\"function\":\"echo::read_request\"") == connections - 1,
               "JSON: 199 sessions waiting for a request");
-        check(count_of(json, "{\"function\":\"echo::stuck_forever\"") == 1, "JSON: the stuck session");
+        check(count_of(json, "\"function\":\"echo::stuck_forever\"") == 1, "JSON: the stuck session");
 
         for (tcp::socket& s : clients) s.close();
         std::string after;

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>  // pread
+
 namespace testing {
 
 /// The names of this thread's backtrace, innermost first.
@@ -64,13 +66,20 @@ inline std::size_t column_of_frame_mark(const std::string& line) {
     return std::string::npos;
 }
 
-/// Everything written to `file` so far.
+/// Everything written to `file` so far. Read with pread, which leaves the
+/// file's position alone: another thread may be writing to it (a streamed
+/// dump), and a rewind would make its next write overwrite the start.
 inline std::string contents_of(std::FILE* file) {
     std::fflush(file);
-    std::rewind(file);
+    const int fd = fileno(file);
     std::string text;
     char buffer[4096];
-    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
+    for (off_t at = 0;;) {
+        const ssize_t n = pread(fd, buffer, sizeof buffer, at);
+        if (n <= 0) break;
+        text.append(buffer, static_cast<std::size_t>(n));
+        at += n;
+    }
     return text;
 }
 

@@ -149,7 +149,10 @@ TEST_CASE("grouping collapses identical tasks and identical siblings, wherever t
     // Largest group first: 5 sessions, then 3 joins and 3 leaves (equal counts: first seen first).
     REQUIRE(lines.size() == 10);
     CHECK(lines[0].rfind("5 tasks (ids ", 0) == 0);
+    CHECK(count_of(lines[0], ", ") == 4);  // each id, not a range
+    CHECK(lines[0].find("\xE2\x80\xA6") == std::string::npos);
     CHECK(lines[0].find('"') == std::string::npos);  // names differ: not shown
+    CHECK(lines[0].find(" conn=0|10|20|30 (+1 more)") != std::string::npos);  // tags: the values that differ
     CHECK(lines[1] == "\xE2\x95\xBC [" + times_sign + "5] diag::session at " + at(session_line) + " suspended at " +
                           at(session_wait_line));
     CHECK(lines[2] == child + "diag::leaf at " + at(leaf_line) + " suspended at " + at(leaf_wait_line));
@@ -196,6 +199,24 @@ TEST_CASE("max_tasks and max_depth cut the dump and say what they left out" * do
     CHECK(roots[1] == "  \xE2\x94\x94\xE2\x94\x88 [1 frame below max_depth]");
 }
 
+TEST_CASE("a grouped header lists at most 8 ids and counts the others" * doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    sessions s(11);
+    abt::dump_options o;
+    o.group = true;
+    o.times = false;
+    const std::vector<std::string> lines = lines_of(abt::taskdump_tree(o));
+    REQUIRE(!lines.empty());
+    INFO(lines[0]);
+    CHECK(lines[0].rfind("11 tasks (ids ", 0) == 0);
+    CHECK(count_of(lines[0], ", ") == 7);  // eight ids
+    CHECK(lines[0].find(" and 3 more) conn=0|10|20|30 (+7 more)") != std::string::npos);
+    testing::json::value doc;
+    REQUIRE(testing::json::parse(abt::taskdump_json(o), doc));
+    CHECK(doc["tasks"].array[0]["count"].number == 11);
+    CHECK(doc["tasks"].array[0]["ids"].array.size() == 8);
+}
+
 TEST_CASE("taskdump_json: versioned, parseable, with every field" * doctest::skip(!ABT_ENABLED)) {
     using namespace diag;
     coro::task<> j = join();
@@ -209,7 +230,7 @@ TEST_CASE("taskdump_json: versioned, parseable, with every field" * doctest::ski
         const std::string text = abt::taskdump_json();
         testing::json::value doc;
         REQUIRE_MESSAGE(testing::json::parse(text, doc), text);
-        CHECK(doc["format_version"].number == 1);
+        CHECK(doc["format_version"].number == 2);
         CHECK(doc["grouped"].boolean == false);
         const testing::json::value& tasks = doc["tasks"];
         REQUIRE(tasks.array.size() == 4);
@@ -219,25 +240,32 @@ TEST_CASE("taskdump_json: versioned, parseable, with every field" * doctest::ski
         CHECK(jt["ids"].array.size() == 1);
         CHECK(jt["view"].string == "whole");
         CHECK(jt["age_ns"]["min"].number >= 0);
-        const testing::json::value& root = jt["root"];
+        // Frames are flat, depth first, each with its depth.
+        const std::vector<testing::json::value>& frames = jt["frames"].array;
+        REQUIRE(frames.size() == 6);
+        const testing::json::value& root = frames[0];
+        CHECK(root["depth"].number == 0);
         CHECK(root["function"].string == "diag::join");
         CHECK(root["file"].string == __FILE__);
         CHECK(root["line"].number == join_line);
         CHECK(root["state"].string == "suspended");
         CHECK(root["await"]["line"].number == join_wait_line);
         CHECK(root["wait_ns"]["max"].number >= root["wait_ns"]["min"].number);
-        REQUIRE(root["children"].array.size() == 4);
-        CHECK(root["children"].array[2]["function"].string == "diag::session");
-        CHECK(root["children"].array[2]["children"].array[0]["function"].string == "diag::leaf");
+        std::vector<double> depths;
+        for (const testing::json::value& f : frames) depths.push_back(f["depth"].number);
+        CHECK(depths == std::vector<double>{0, 1, 1, 1, 2, 1});  // four children; the third has a child
+        CHECK(frames[3]["function"].string == "diag::session");
+        CHECK(frames[4]["function"].string == "diag::leaf");
+        CHECK(frames[4]["omitted_frames"].number == 0);
         // A named session.
         CHECK(tasks.array[1]["name"].string == "session 0");
         CHECK(tasks.array[1]["tags"]["conn"].string == "0");
         // The running task: escaped name, invalid UTF-8 replaced.
         const testing::json::value& weird = tasks.array[3];
         CHECK(weird["view"].string == "whole");  // the dumping thread's own task: its frames stand still for the dump
-        CHECK(weird["root"]["function"].string == "weird");
-        CHECK(weird["root"]["state"].string == "running");
-        CHECK(weird["root"]["wait_ns"].is_null);
+        CHECK(weird["frames"].array[0]["function"].string == "weird");
+        CHECK(weird["frames"].array[0]["state"].string == "running");
+        CHECK(weird["frames"].array[0]["wait_ns"].is_null);
         CHECK(weird["name"].string ==
               "quote\" backslash\\ newline\n tab\t bell\x07 bad\xEF\xBF\xBD\xEF\xBF\xBD ok\xC3\xA9");
         CHECK(weird["tags"]["k\"ey"].string == "v\x01");
@@ -250,7 +278,7 @@ TEST_CASE("taskdump_json: versioned, parseable, with every field" * doctest::ski
         REQUIRE(grouped["tasks"].array.size() == 3);
         CHECK(grouped["tasks"].array[0]["count"].number == 2);  // the two sessions
         CHECK(grouped["tasks"].array[0]["ids"].array.size() == 2);
-        CHECK(grouped["tasks"].array[1]["root"]["children"].array[0]["count"].number == 3);  // the join's leaves
+        CHECK(grouped["tasks"].array[1]["frames"].array[1]["count"].number == 3);  // the join's leaves
     }
 }
 
@@ -443,7 +471,7 @@ TEST_CASE("ABT_FRAMED_DYNAMIC: a frame named at run time, in every dump form" * 
     CHECK(grouped.find(mark + "request 8 at " + at(request_line) + "\n") != std::string::npos);  // not merged
     testing::json::value doc;
     REQUIRE(testing::json::parse(abt::taskdump_json(), doc));
-    CHECK(doc["tasks"].array[1]["root"]["function"].string == "request 8");
+    CHECK(doc["tasks"].array[1]["frames"].array[0]["function"].string == "request 8");
     CHECK(abt::taskdump_folded().find("request 7;step;" + at(request_wait_line) + " 2\n") != std::string::npos);
     tasks.clear();  // destroyed while suspended: the names go with their frames
     CHECK(abt::task_count() == 0);
@@ -515,7 +543,7 @@ TEST_CASE("await cycles recorded with awaiting_task are reported as likely deadl
     REQUIRE(doc["cycles"].array.size() == 1);
     CHECK(doc["cycles"].array[0].array[0].number == static_cast<double>(low));
     CHECK(doc["cycles"].array[0].array[1].number == static_cast<double>(high));
-    CHECK(doc["tasks"].array[0]["root"]["awaits_task"].number == static_cast<double>(b_id));
+    CHECK(doc["tasks"].array[0]["frames"].array[0]["awaits_task"].number == static_cast<double>(b_id));
 }
 
 namespace diag {

@@ -197,6 +197,31 @@ TEST_CASE("a waiting dump is bounded: a task that never suspends keeps its marke
     task.finish();
 }
 
+TEST_CASE("dump_options::wait_for_running: a wait given as a duration, bounded by it" * doctest::skip(!ABT_ENABLED)) {
+    running_task task;
+    abt::dump_options o;
+    o.wait_for_running = std::chrono::milliseconds(60);
+    const auto start = std::chrono::steady_clock::now();
+    const std::string dump = abt::taskdump_tree(o);
+    const auto waited = std::chrono::steady_clock::now() - start;
+    CHECK(waited >= std::chrono::milliseconds(60));
+    CHECK(waited < std::chrono::milliseconds(ABT_DUMP_WAIT_MS));
+    CHECK(count_of(dump, "[running]") == 1);
+    task.finish();
+}
+
+TEST_CASE("taskdump_tree({}) is the options form; only a bool or nothing gives the plain tree" *
+          doctest::skip(!ABT_ENABLED)) {
+    coro::task<> pending = seed::pending();
+    pending.start();
+    CHECK(abt::taskdump_tree({}).rfind("task ", 0) == 0);  // a header line: dump_options{}
+    CHECK(abt::taskdump_tree(abt::dump_options{}).rfind("task ", 0) == 0);
+    const std::string plain = "\xE2\x95\xBC " + seed::at("seed::pending", seed::pending_line) + "\n";
+    CHECK(abt::taskdump_tree() == plain);
+    CHECK(abt::taskdump_tree(false) == plain);
+    CHECK(abt::taskdump_tree(true) == plain);
+}
+
 TEST_CASE("a dump from inside a task shows the dumping thread's own chain" * doctest::skip(!ABT_ENABLED)) {
     ABT_FRAMED("outer");
     {

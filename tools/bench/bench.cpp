@@ -10,7 +10,9 @@
 #include <chrono>
 #include <coroutine>
 #include <cstdlib>
+#include <cstdio>
 #include <malloc.h>
+#include <new>
 #include <pthread.h>
 #include <sched.h>
 #include <string>
@@ -250,6 +252,91 @@ void case7_root_frame_during_dumps(benchmark::State& state) {
 BENCHMARK(case7_nested_frame_during_dumps)->Arg(0)->Arg(1)->Iterations(smoke ? 100 : 20000);
 BENCHMARK(case7_root_frame_during_dumps)->Arg(0)->Arg(1)->Iterations(smoke ? 100 : 20000);
 
+// ---- case 8: dumps of a million tasks: time, and the memory they take --------
+
+/// Heap accounting for case 8 only: operator new and delete below count the
+/// bytes in use and their peak while `counting` is on (one relaxed load per
+/// allocation otherwise).
+std::atomic<bool> counting{false};
+std::atomic<std::size_t> heap_now{0}, heap_peak{0};
+
+void note_allocated(void* p) {
+    if (p == nullptr || !counting.load(std::memory_order_relaxed)) return;
+    const std::size_t now = heap_now.fetch_add(malloc_usable_size(p), std::memory_order_relaxed) + malloc_usable_size(p);
+    std::size_t peak = heap_peak.load(std::memory_order_relaxed);
+    while (now > peak && !heap_peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+    }
+}
+void note_freed(void* p) {
+    if (p == nullptr || !counting.load(std::memory_order_relaxed)) return;
+    const std::size_t size = malloc_usable_size(p);
+    std::size_t now = heap_now.load(std::memory_order_relaxed);
+    // Blocks allocated before counting began may be freed while it is on: never below 0.
+    while (!heap_now.compare_exchange_weak(now, now >= size ? now - size : 0, std::memory_order_relaxed)) {
+    }
+}
+
+/// The extra heap `dump` needs at its peak (bytes), beyond what was in use before it.
+template <class Dump>
+std::size_t peak_heap_of(Dump dump) {
+    heap_now = 0;
+    heap_peak = 0;
+    counting = true;
+    dump();
+    counting = false;
+    return heap_peak.load();
+}
+
+/// A million suspended tasks of 3 frames, made once for every case 8 run.
+const suspended_tasks& million() {
+    static const suspended_tasks* live = new suspended_tasks(smoke ? 1000 : 1000000);  // kept to the end
+    return *live;
+}
+
+/// Kinds: 0 taskdump_tree(false) (the plain tree, as a string), 1 dump() of
+/// the rich tree to /dev/null (written as it goes), 2 the same grouped.
+void case8_dump_million(benchmark::State& state) {
+    million();
+    std::FILE* null = std::fopen("/dev/null", "w");
+    abt::dump_options o;
+    o.group = state.range(0) == 2;
+    std::size_t extra = 0;
+    for (auto _ : state) {
+        if (state.range(0) == 0)
+            extra = peak_heap_of([] { benchmark::DoNotOptimize(abt::taskdump_tree(false).size()); });
+        else
+            extra = peak_heap_of([&] { abt::dump(null, o); });
+    }
+    std::fclose(null);
+    state.counters["tasks"] = static_cast<double>(abt::task_count());
+    state.counters["peak_extra_heap_bytes"] = static_cast<double>(extra);
+}
+BENCHMARK(case8_dump_million)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iterations(smoke ? 1 : 3);
+
 }  // namespace
+
+// The replaced operators pair malloc with free; g++ sees the free inlined
+// into delete-expressions and warns of a mismatch that is not one.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void* operator new(std::size_t size) {
+    void* p = std::malloc(size == 0 ? 1 : size);
+    if (p == nullptr) throw std::bad_alloc();
+    note_allocated(p);
+    return p;
+}
+void operator delete(void* p) noexcept {
+    note_freed(p);
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    note_freed(p);
+    std::free(p);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 BENCHMARK_MAIN();
