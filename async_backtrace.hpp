@@ -1624,6 +1624,17 @@ struct registry {
     // thread at a time (no shared cache line per task); ids are unique and
     // increase on each thread. Atomic: taken without the lock.
     atomic_cell<std::uint64_t> task_ids_handed_out{0};
+    // Two clock readings taken together, coarse_now_ns() and the wall clock
+    // (ns since 1970), refreshed at most once a second as threads take
+    // blocks of task ids (refresh_clock_pair). Only debuggers read them: a
+    // core file's times are measured in coarse_now_ns, and the pair places
+    // the moment the core was written (its file's time) on that clock, so
+    // that ages and waits run up to the hang (tools/abt_gdb.py). A sequence
+    // lock: odd while one writer (the one whose compare-exchange made it
+    // odd) writes the pair; 0: never written.
+    atomic_cell<std::uint64_t> clock_sequence{0};
+    atomic_cell<std::uint64_t> clock_monotonic_ns{0};
+    atomic_cell<std::uint64_t> clock_wall_ns{0};
 };
 constexpr std::uint64_t task_id_block = 32;
 /// One per program: an inline variable, constant-initialized, visible to
@@ -1716,6 +1727,10 @@ struct debug_layout {
     std::uint32_t site_line;            // std::uint32_t
     std::uint32_t site_function_id;     // const char*: null for ABT_SITE and ABT_AWAIT records
     std::uint32_t frame_born;           // std::uint64_t, roots only: coarse_now_ns when it became a task
+    // Since version 0.3.0 (version >= 300):
+    std::uint32_t registry_clock_sequence;  // std::uint64_t: even and non-zero when the pair is whole
+    std::uint32_t registry_clock_monotonic; // std::uint64_t, coarse_now_ns
+    std::uint32_t registry_clock_wall;      // std::uint64_t, ns since 1970, read with it
 };
 
 extern "C" {
@@ -1743,6 +1758,9 @@ ABT_DETAIL_PROGRAM_WIDE ABT_DETAIL_KEEP inline const debug_layout abt_debug_layo
     static_cast<std::uint32_t>(offsetof(frame_site, where) + offsetof(location, line)),
     static_cast<std::uint32_t>(offsetof(frame_site, function_id)),
     static_cast<std::uint32_t>(offsetof(frame, born_ns)),
+    static_cast<std::uint32_t>(offsetof(registry, clock_sequence)),
+    static_cast<std::uint32_t>(offsetof(registry, clock_monotonic_ns)),
+    static_cast<std::uint32_t>(offsetof(registry, clock_wall_ns)),
 };
 }
 #endif
@@ -1953,13 +1971,42 @@ inline thread_exit_hook::~thread_exit_hook() {
 /// A new root that nobody else can know yet: listed in this thread's roots
 /// only, under this thread's own lock. May be called with the registry lock
 /// held (lock order: registry, then a thread's roots_lock).
-/// The next task id of this thread's block (see registry::task_ids_handed_out).
 #if !ABT_DETAIL_LIGHT
+/// The wall clock, ns since 1970 (coarse where the system has it).
+inline std::uint64_t wall_now_ns() noexcept {
+#if defined(CLOCK_REALTIME_COARSE)
+    timespec t;
+    clock_gettime(CLOCK_REALTIME_COARSE, &t);
+    return static_cast<std::uint64_t>(t.tv_sec) * 1000000000u + static_cast<std::uint64_t>(t.tv_nsec);
+#else
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+#endif
+}
+
+/// Takes a new pair of clock readings (see registry::clock_sequence) when
+/// there is none yet or it is a second old, unless another thread is at it.
+inline void refresh_clock_pair() {
+    registry& r = the_registry;
+    const std::uint64_t now = coarse_now_ns();
+    std::uint64_t sequence = r.clock_sequence.load(order::relaxed);
+    if ((sequence & 1) != 0) return;  // being written
+    if (sequence != 0 && now - r.clock_monotonic_ns.load(order::relaxed) < 1000000000u) return;
+    if (!r.clock_sequence.compare_exchange_strong(sequence, sequence + 1, order::acquire)) return;
+    r.clock_monotonic_ns.store(now, order::relaxed);
+    r.clock_wall_ns.store(wall_now_ns(), order::relaxed);
+    r.clock_sequence.store(sequence + 2, order::release);
+}
+
+/// The next task id of this thread's block (see registry::task_ids_handed_out).
+/// A new block (every task_id_block tasks) refreshes the clock pair.
 inline std::uint64_t new_task_id() {
     thread_state& ts = this_thread;
     if (ts.next_task_id == ts.task_id_end) {
         ts.next_task_id = the_registry.task_ids_handed_out.fetch_add(task_id_block, order::relaxed) + 1;
         ts.task_id_end = ts.next_task_id + task_id_block;
+        refresh_clock_pair();
     }
     return ts.next_task_id++;
 }

@@ -73,11 +73,13 @@ PY
   exit 0
 fi
 
+started_ns=$(date +%s%N)
 "$target" > "$work/inprocess.txt" 2> "$work/inprocess-grouped.txt" &
 pid=$!
 for _ in $(seq 100); do [ -s "$work/inprocess.txt" ] && break; sleep 0.1; done
 sleep 0.2
 [ -s "$work/inprocess.txt" ] || fail "the target printed no dump"
+hung_ns=$(date +%s%N)  # every task has waited since before this moment
 
 timeout 60 gdb -nx -batch -p "$pid" -ex "source tools/abt_gdb.py" -ex "abt-dump --output $work/live.txt" \
   >"$work/gdb-live.log" 2>&1 || fail "gdb -p: $(tail -3 "$work/gdb-live.log")"
@@ -101,7 +103,12 @@ assert tasks[5]["view"] == "running" and [f["function"] for f in tasks[5]["frame
 assert all(t["ids"][0] > 0 and t["age_ns"]["min"] >= 0 for t in tasks)
 PY
 
+# The core is taken seconds after the hang (the live checks above take that
+# long; at least 1.5 s): its times must run up to the moment it was written.
+while [ $(( $(date +%s%N) - hung_ns )) -lt 1500000000 ]; do sleep 0.1; done
+core_from_ns=$(date +%s%N)
 timeout 60 gcore -o "$work/core" "$pid" >"$work/gcore.log" 2>&1 || fail "gcore: $(tail -3 "$work/gcore.log")"
+core_to_ns=$(date +%s%N)
 
 # A torn sibling list inside a task: buz's next sibling (fiz) now points at
 # unreadable memory. The tool marks fiz's place and goes on with the rest;
@@ -138,6 +145,16 @@ timeout 60 gdb -nx -batch -ex "source tools/abt_gdb.py" -ex "abt-dump --output $
   -ex "abt-dump --json --output $work/core.json" "$target" "$work"/core.* \
   >"$work/gdb-core.log" 2>&1 || fail "gdb on the core: $(tail -3 "$work/gdb-core.log")"
 diff -u "$work/inprocess.txt" "$work/core.txt" || fail "the core file's tree differs from the in-process dump"
-python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if d["format_version"] == 2 and len(d["tasks"]) == 6 and "core" in d["times_relative_to"] else 1)' \
-  "$work/core.json" || fail "--json on the core file"
+python3 - "$work/core.json" $(( core_from_ns - hung_ns )) $(( core_to_ns - started_ns )) <<'PY' || fail "--json on the core file: times up to the core's writing"
+import json, sys
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+at_least, at_most = int(sys.argv[2]) - 50_000_000, int(sys.argv[3]) + 1_000_000_000  # the coarse clock: a few ms
+assert doc["format_version"] == 2 and len(doc["tasks"]) == 6, doc
+assert doc["times_relative_to"] == "the time the core file was written", doc["times_relative_to"]
+for t in doc["tasks"]:
+    assert at_least <= t["age_ns"]["min"] <= at_most, (t["ids"], t["age_ns"], at_least, at_most)
+    for f in t["frames"]:
+        if f["wait_ns"] is not None:
+            assert at_least <= f["wait_ns"]["min"] <= at_most, (t["ids"], f["function"], f["wait_ns"], at_least)
+PY
 echo "ok: abt-dump ($target): live process and core file match the in-process dump ($(wc -l < "$work/inprocess.txt") lines); torn lists are marked, and the walk goes on"

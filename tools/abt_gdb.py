@@ -13,7 +13,9 @@
 # line carries "[depth N]"); --group merges identical tasks and sibling
 # subtrees ([×N]); --json gives the JSON of taskdump_json() (format_version
 # 2: flat frames with depths; ungrouped, with wait times and ages: relative
-# to now for a live process, to the newest recorded event for a core file;
+# to now for a live process; for a core file, to when it was written (its
+# file's time, placed on the program's clock by the clock pair the header
+# keeps; without one, 0.2 builds, to the newest event recorded in the core);
 # names and tags are not read). Unreadable memory (a torn registry in a core
 # taken mid-update, a freed frame) is marked "[unreadable ...]" in its place
 # and the walk goes on with every frame whose address it still knows (in
@@ -28,6 +30,8 @@
 # about 2 s. Standard library and gdb only.
 
 import json
+import os
+import re
 import struct
 import time
 
@@ -109,6 +113,10 @@ class Layout:
         values = struct.unpack("<%dI" % len(self.FIELDS), mem.bytes(address + 32, 4 * len(self.FIELDS)))
         for name, value in zip(self.FIELDS, values):
             setattr(self, name, value)
+        # Since 0.3.0: the registry's pair of clock readings (see clock_pair).
+        self.clock_fields = None
+        if self.library_version >= 300:
+            self.clock_fields = struct.unpack("<III", mem.bytes(address + 32 + 4 * len(self.FIELDS), 12))
         # A frame's fields are read in one piece: from the first to the end of the last.
         offsets = [getattr(self, name) for name in self.FRAME_FIELDS]
         self.frame_start = min(offsets)
@@ -394,6 +402,46 @@ def tree_text(tasks, error):
     return "".join(out)
 
 
+def core_file_path():
+    """The core file gdb reads, from `info target` (None for a live process)."""
+    try:
+        text = gdb.execute("info target", to_string=True)
+    except gdb.error:
+        return None
+    match = re.search(r"Local core dump file:\s*`(.*)', file type", text)
+    return match.group(1) if match else None
+
+
+def clock_pair(dumper):
+    """The registry's (coarse monotonic ns, wall ns) pair, taken together by
+    the program (registry::clock_sequence in the header), or None."""
+    fields = dumper.layout.clock_fields
+    if fields is None:
+        return None
+    try:
+        sequence, monotonic, wall = (dumper.mem.u64(dumper.layout.registry + offset) for offset in fields)
+    except Unreadable:
+        return None
+    if sequence == 0 or sequence % 2 == 1:
+        return None  # never written, or caught mid-write
+    return monotonic, wall
+
+
+def core_moment(dumper):
+    """When the core file was written, on the program's monotonic clock:
+    the file's time (its last write) placed on that clock through the
+    program's clock pair. None when either is missing."""
+    path, pair = core_file_path(), clock_pair(dumper)
+    if path is None or pair is None:
+        return None
+    try:
+        written = os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+    monotonic, wall = pair
+    return monotonic + (written - wall)
+
+
 def newest_event(tasks):
     newest = 0
     for t in tasks:
@@ -404,10 +452,18 @@ def newest_event(tasks):
     return newest
 
 
-def to_json(tasks, error, live):
-    """taskdump_json()'s document, format_version 2: each task's frames flat, depth first, with their depths."""
-    # The header's clock (CLOCK_MONOTONIC_COARSE: 6 on Linux, which Python does not name).
-    now = time.clock_gettime_ns(getattr(time, "CLOCK_MONOTONIC_COARSE", 6)) if live else newest_event(tasks)
+def to_json(tasks, error, live, core_now=None):
+    """taskdump_json()'s document, format_version 2: each task's frames flat, depth first, with their depths.
+    Times run to now (live), to when the core file was written (core_now), or,
+    without the program's clock pair, to the newest event recorded in the core."""
+    if live:
+        # The header's clock (CLOCK_MONOTONIC_COARSE: 6 on Linux, which Python does not name).
+        now, relative_to = time.clock_gettime_ns(getattr(time, "CLOCK_MONOTONIC_COARSE", 6)), "now"
+    elif core_now is not None:
+        now, relative_to = max(core_now, newest_event(tasks)), "the time the core file was written"
+    else:
+        now, relative_to = newest_event(tasks), "the newest event recorded in the core file"
+
     entries = []
     for t in tasks:
         frames = []
@@ -428,7 +484,7 @@ def to_json(tasks, error, live):
             entry["unreadable"] = t.errors
         entries.append(entry)
     doc = {"format_version": 2, "generator": "tools/abt_gdb.py", "grouped": False,
-           "times_relative_to": "now" if live else "the newest event recorded in the core file",
+           "times_relative_to": relative_to,
            "tasks": entries, "omitted_tasks": 0, "cycles": []}
     if error is not None:
         doc["unreadable_registry"] = error
@@ -466,9 +522,11 @@ Lines are indented for 32 levels at most; a deeper frame's line says "[depth N]"
             else:
                 raise gdb.GdbError("abt-dump: unknown argument %r; usage: abt-dump [--json | --group] [--output FILE]"
                                    % option)
-        tasks, error = Dumper().tasks()
+        dumper = Dumper()
+        tasks, error = dumper.tasks()
         if form == "json":
-            text = to_json(tasks, error, live=not is_core_file())
+            live = not is_core_file()
+            text = to_json(tasks, error, live, None if live else core_moment(dumper))
         elif form == "group":
             text = tree_text(group_tasks(tasks), error)
         else:
