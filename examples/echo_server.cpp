@@ -58,7 +58,7 @@ asio::awaitable<void> session(tcp::socket s, asio::io_context& ctx) {
                 reply = abt::taskdump_tree(true) + "END\n";
             } else if (line == "JSON") {
                 abt::dump_options options;
-                options.wait_for_running_tasks = true;
+                options.wait_for_running_tasks = true;  // 0.2.0's flag, deprecated: still works (ABT_DUMP_WAIT_MS)
                 reply = abt::taskdump_json(options) + "END\n";
             } else if (line == "QUIT") {
                 ctx.stop();

@@ -7,6 +7,8 @@
 //           on a timer that expires in an hour (the "slow backend")
 //   /dump   200 text/plain, taskdump_tree(true)
 //   /json   200 application/json, taskdump_json (waiting for running tasks)
+//   /metrics 200, tasks per await site in Prometheus' text format: what a
+//           metrics exporter makes of a snapshot walked in code
 //   /quit   200, then stops the server
 //   other   404
 // tests/e2e_http.sh drives it with wrk and curl and checks the exact dump; the
@@ -23,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <string>
 #include <thread>
 #include <utility>
@@ -56,6 +59,31 @@ asio::awaitable<void> stuck_path() {
     co_await backend_call();
 }
 
+/// GET /metrics: the tasks waiting at each await site (a task's innermost
+/// waiting frames), and the tasks running, from a snapshot walked in code
+/// one task at a time (abt::for_each_task), in Prometheus' text format.
+std::string metrics() {
+    std::map<std::string, std::size_t> waiting;  // "file:line" -> tasks
+    std::size_t tasks = 0, running = 0;
+    abt::for_each_task(abt::dump_options{}, [&](const abt::task_snapshot& t) {
+        tasks += t.count;
+        if (!t.whole) running += t.count;  // running elsewhere, or this handler's own task
+        for (std::size_t i = 0; i < t.frames.size(); ++i) {
+            const abt::frame_snapshot& f = t.frames[i];
+            const bool innermost = i + 1 == t.frames.size() || t.frames[i + 1].depth <= f.depth;
+            if (innermost && f.await_file != nullptr)
+                waiting[std::string(f.await_file) + ":" + std::to_string(f.await_line)] += f.count * t.count;
+        }
+    });
+    std::string text = "# HELP abt_tasks Live tasks (async_backtrace.hpp).\n# TYPE abt_tasks gauge\n";
+    text += "abt_tasks " + std::to_string(tasks) + "\nabt_tasks_running " + std::to_string(running) + "\n";
+    text += "# HELP abt_tasks_waiting Tasks whose innermost frames wait at an await site.\n";
+    text += "# TYPE abt_tasks_waiting gauge\n";
+    for (const auto& site : waiting)
+        text += "abt_tasks_waiting{site=\"" + site.first + "\"} " + std::to_string(site.second) + "\n";
+    return text;
+}
+
 asio::awaitable<response> handle(std::string path) {
     ABT_FRAMED();  // e2e_http: handle frame
     response r;
@@ -68,9 +96,11 @@ asio::awaitable<response> handle(std::string path) {
         r.body = abt::taskdump_tree(true);
     } else if (path == "/json") {
         abt::dump_options options;
-        options.wait_for_running_tasks = true;
+        options.wait_for_running = std::chrono::milliseconds(1000);
         r.content_type = "application/json";
         r.body = abt::taskdump_json(options);
+    } else if (path == "/metrics") {
+        r.body = metrics();
     } else if (path == "/quit") {
         r.body = "bye\n";
         r.stop_server = true;

@@ -167,7 +167,7 @@ if [ "$blocks" != "$(by_root "$expected")" ]; then
     diff -u "$tmp/expected" "$tmp/actual" | tail -n +3
 fi
 
-# ---- JSON: one document, version 1, the same 5 tasks -----------------------------
+# ---- JSON: one document, version 2, the same 5 tasks -----------------------------
 $bounded curl -s --max-time 5 "$base/json" >"$tmp/json" || fail "GET /json failed"
 json_check=$(python3 -c '
 import json, sys
@@ -175,13 +175,21 @@ try:
     d = json.load(open(sys.argv[1]))
 except Exception as e:
     print("/json does not parse: %s" % e); sys.exit(0)
-if d.get("format_version") != 1:
-    print("/json: format_version is %r, not 1" % d.get("format_version"))
+if d.get("format_version") != 2:
+    print("/json: format_version is %r, not 2" % d.get("format_version"))
 n = len(d.get("tasks", []))
 if n != 5:
     print("/json: %d tasks (5 expected)" % n)
 ' "$tmp/json" 2>&1)
 [ -z "$json_check" ] || fail "$json_check"
+
+# ---- /metrics: tasks per await site, from a snapshot walked in code -----------------
+metrics=$($bounded curl -s --max-time 5 "$base/metrics") || fail "GET /metrics failed"
+echo "$metrics" | grep -qx "abt_tasks_waiting{site=\"$file:$backend_waits\"} 3" ||
+    fail "/metrics: not 3 tasks waiting at backend_call's await ($file:$backend_waits): $metrics"
+echo "$metrics" | grep -qx "abt_tasks_waiting{site=\"$file:$listener_waits\"} 1" ||
+    fail "/metrics: not 1 task waiting at the listener's accept: $metrics"
+echo "$metrics" | grep -qx "abt_tasks 5" || fail "/metrics: not 5 tasks: $metrics"
 
 # ---- /quit: the server exits by itself, with status 0, within 5 s --------------
 quit=$($bounded curl -s --max-time 5 "$base/quit")

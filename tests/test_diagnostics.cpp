@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -215,6 +216,70 @@ TEST_CASE("a grouped header lists at most 8 ids and counts the others" * doctest
     REQUIRE(testing::json::parse(abt::taskdump_json(o), doc));
     CHECK(doc["tasks"].array[0]["count"].number == 11);
     CHECK(doc["tasks"].array[0]["ids"].array.size() == 8);
+}
+
+TEST_CASE("take_snapshot: the tree as data, with the dump's content" * doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    coro::task<> j = join();
+    j.start();
+    sessions s(2);
+    const abt::snapshot snap = abt::take_snapshot();
+    REQUIRE(snap.tasks.size() == 3);
+    CHECK(snap.omitted_tasks == 0);
+    CHECK(snap.cycles.empty());
+    // The join: its root, three leaves and the session (with its leaf), depth first.
+    const abt::task_snapshot& jt = snap.tasks[0];
+    CHECK(jt.whole);
+    CHECK(jt.count == 1);
+    REQUIRE(jt.ids.size() == 1);
+    CHECK(jt.name == "session 99");  // session(99) ran inside the join: it named the join's task
+    REQUIRE(jt.frames.size() == 6);
+    std::vector<std::size_t> depths;
+    for (const abt::frame_snapshot& f : jt.frames) depths.push_back(f.depth);
+    CHECK(depths == std::vector<std::size_t>{0, 1, 1, 1, 2, 1});
+    CHECK(jt.frames[0].name == "diag::join");
+    CHECK(std::string(jt.frames[0].file) == __FILE__);
+    CHECK(jt.frames[0].line == join_line);
+    CHECK(jt.frames[0].state == abt::frame_state::suspended);
+    REQUIRE(jt.frames[0].await_file != nullptr);
+    CHECK(jt.frames[0].await_line == join_wait_line);
+    CHECK(jt.frames[4].name == "diag::leaf");
+    CHECK(jt.frames[4].await_line == leaf_wait_line);
+    CHECK(jt.frames[4].waited_max >= jt.frames[4].waited_min);
+    // A session: its name and tag.
+    CHECK(snap.tasks[1].name == "session 0");
+    CHECK(snap.tasks[1].tags == std::vector<std::pair<std::string, std::string>>{{"conn", "0"}});
+    // Grouped: the two sessions in one entry, the join's leaves in one frame.
+    abt::dump_options o;
+    o.group = true;
+    const abt::snapshot grouped = abt::take_snapshot(o);
+    REQUIRE(grouped.tasks.size() == 2);
+    CHECK(grouped.tasks[0].count == 2);
+    CHECK(grouped.tasks[0].tags == std::vector<std::pair<std::string, std::string>>{{"conn", "0|10"}});
+    REQUIRE(grouped.tasks[1].frames.size() == 4);
+    CHECK(grouped.tasks[1].frames[1].count == 3);
+}
+
+TEST_CASE("for_each_task: tasks per await site, as metrics, without keeping the tasks" * doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    coro::task<> j = join();
+    j.start();
+    sessions s(3);
+    // What a metrics exporter does: count the tasks waiting at each site (a
+    // task's innermost waiting frames; grouped frames count for `count`).
+    std::map<std::string, std::size_t> waiting;
+    std::size_t visits = 0;
+    abt::for_each_task(abt::dump_options{}, [&](const abt::task_snapshot& t) {
+        ++visits;
+        for (std::size_t i = 0; i < t.frames.size(); ++i) {
+            const abt::frame_snapshot& f = t.frames[i];
+            const bool leaf = i + 1 == t.frames.size() || t.frames[i + 1].depth <= f.depth;
+            if (leaf && f.await_file != nullptr)
+                waiting[std::string(f.await_file) + ":" + std::to_string(f.await_line)] += f.count * t.count;
+        }
+    });
+    CHECK(visits == 4);
+    CHECK(waiting == std::map<std::string, std::size_t>{{at(leaf_wait_line), 4 + 3}});  // the join's 4, the sessions' 3
 }
 
 TEST_CASE("taskdump_json: versioned, parseable, with every field" * doctest::skip(!ABT_ENABLED)) {
