@@ -614,6 +614,7 @@ struct snapshot {
     std::vector<task_snapshot> tasks;
     std::size_t omitted_tasks = 0;  // left out by max_tasks
     std::vector<std::vector<std::uint64_t>> cycles;  // await cycles: task ids, each from its smallest
+    bool cycle_search_stopped = false;  // the search ran out of steps (4,000,000): cycles may be missing
 };
 snapshot take_snapshot(const dump_options& options = dump_options());
 
@@ -1160,6 +1161,11 @@ namespace detail {
 // under the lock of its root's list and freed after the root left it.
 // Dumps copy each task under the lock (for_each_task_copy) and format the
 // copies without it: grouping, JSON and folded stacks never hold a lock.
+// Nothing on the dump side recurses (a task may be any number of frames
+// deep): the copy walks the tree with its path on the heap, and the model
+// (dump_entry: a task's frames as one flat array, depth first) is grouped,
+// written and handed to users (abt::snapshot) by loops. The registry also
+// keeps a pair of clock readings, for debuggers that read core files.
 // The signal dump's handler only writes to a pipe that is never closed; the
 // watchdog tells a task that runs without suspending from one that yields
 // by the sum of its frames' change counts (they grow at every suspension).
@@ -2056,7 +2062,7 @@ inline std::uint64_t wall_now_ns() noexcept {
 
 /// Takes a new pair of clock readings (see registry::clock_sequence) when
 /// there is none yet or it is a second old, unless another thread is at it.
-inline void refresh_clock_pair() {
+ABT_DETAIL_NOINLINE inline void refresh_clock_pair() {
     registry& r = the_registry;
     const std::uint64_t now = coarse_now_ns();
     std::uint64_t sequence = r.clock_sequence.load(order::relaxed);
@@ -4370,40 +4376,49 @@ struct await_graph {
 
     /// Await cycles (likely deadlocks), each once, from its smallest id; at
     /// most one per smallest id and 100 in all (a report, not an
-    /// enumeration). A depth-first search from each task over tasks with
-    /// larger ids, with a stack of its own (await chains may be long), and
-    /// at most `steps` edges followed in all, so that a million tasks that
-    /// wait in one long chain cannot stall the dump.
+    /// enumeration). Every cycle lies inside one strongly connected
+    /// component of the graph, so they are found in two steps, both loops
+    /// with stacks of their own (await chains may be long): the components
+    /// (Tarjan's algorithm, linear in tasks and edges), then a depth-first
+    /// search from each task of a component that can hold a cycle, over
+    /// the tasks of that component with larger ids. Chains and fan-ins
+    /// outside cycles cost nothing more. The searches follow at most
+    /// `steps` edges in all; `stopped` says when that cut them short.
     std::vector<std::vector<std::uint64_t>> cycles(std::size_t steps = 4000000) {
         std::sort(edges.begin(), edges.end());
         edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
-        std::vector<std::uint64_t> ids;  // every task in an edge, sorted: visited marks by index
+        ids.clear();
         for (const auto& e : edges) {
             ids.push_back(e.first);
             ids.push_back(e.second);
         }
         std::sort(ids.begin(), ids.end());
         ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        find_components();
         std::vector<std::size_t> visited_in(ids.size(), 0);  // 1 + the search that visited it
         std::vector<std::vector<std::uint64_t>> found;
         std::vector<std::uint64_t> path;
         std::vector<std::size_t> next_edge;  // per task on the path: its next edge to follow
-        const auto index_of = [&](std::uint64_t id) {
-            return static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin());
-        };
-        const auto first_edge = [&](std::uint64_t id) {
-            return static_cast<std::size_t>(
-                std::lower_bound(edges.begin(), edges.end(), std::make_pair(id, std::uint64_t{0})) - edges.begin());
-        };
         std::size_t search = 0;
-        for (std::size_t i = 0; i < edges.size() && found.size() < 100 && steps != 0; ++i) {
+        stopped = false;
+        for (std::size_t i = 0; i < edges.size() && found.size() < 100; ++i) {
             if (i != 0 && edges[i].first == edges[i - 1].first) continue;
             const std::uint64_t start = edges[i].first;
+            const std::size_t component = component_of[index_of(start)];
+            if (component_size[component] < 2 && !has_edge(start, start)) continue;  // in no cycle
+            if (steps == 0) {
+                stopped = true;
+                break;
+            }
             ++search;
             visited_in[index_of(start)] = search;
             path.assign(1, start);
             next_edge.assign(1, i);
-            while (!path.empty() && steps != 0) {
+            while (!path.empty()) {
+                if (steps == 0) {
+                    stopped = true;
+                    break;
+                }
                 std::size_t& k = next_edge.back();
                 if (k == edges.size() || edges[k].first != path.back()) {  // every edge of it followed
                     path.pop_back();
@@ -4416,19 +4431,89 @@ struct await_graph {
                     found.push_back(path);
                     break;
                 }
-                std::size_t& mark = visited_in[index_of(to)];
-                if (to < start || mark == search) continue;
-                mark = search;
+                const std::size_t at = index_of(to);
+                if (to < start || component_of[at] != component || visited_in[at] == search) continue;
+                visited_in[at] = search;
                 path.push_back(to);
                 next_edge.push_back(first_edge(to));
             }
         }
         return found;
     }
+
+    bool stopped = false;  // the last cycles() ran out of steps: cycles may be missing
+
+private:
+    std::vector<std::uint64_t> ids;             // every task in an edge, sorted
+    std::vector<std::size_t> component_of;      // per task (index in ids): its component
+    std::vector<std::size_t> component_size;    // per component: its tasks
+
+    std::size_t index_of(std::uint64_t id) const {
+        return static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin());
+    }
+    std::size_t first_edge(std::uint64_t id) const {
+        return static_cast<std::size_t>(
+            std::lower_bound(edges.begin(), edges.end(), std::make_pair(id, std::uint64_t{0})) - edges.begin());
+    }
+    bool has_edge(std::uint64_t from, std::uint64_t to) const {
+        return std::binary_search(edges.begin(), edges.end(), std::make_pair(from, to));
+    }
+
+    /// Tarjan's strongly connected components, without recursion: `calls`
+    /// holds, per task being explored, its next edge to follow.
+    void find_components() {
+        constexpr std::size_t unset = static_cast<std::size_t>(-1);
+        const std::size_t n = ids.size();
+        std::vector<std::size_t> order(n, unset), low(n, 0), members;
+        std::vector<char> on_stack(n, 0);
+        std::vector<std::pair<std::size_t, std::size_t>> calls;  // (task, next edge)
+        component_of.assign(n, 0);
+        component_size.clear();
+        std::size_t counter = 0;
+        for (std::size_t root = 0; root < n; ++root) {
+            if (order[root] != unset) continue;
+            calls.emplace_back(root, first_edge(ids[root]));
+            order[root] = low[root] = counter++;
+            members.push_back(root);
+            on_stack[root] = 1;
+            while (!calls.empty()) {
+                const std::size_t v = calls.back().first;
+                std::size_t& k = calls.back().second;
+                if (k < edges.size() && edges[k].first == ids[v]) {
+                    const std::size_t w = index_of(edges[k++].second);
+                    if (order[w] == unset) {  // explore w, then come back to v
+                        calls.emplace_back(w, first_edge(ids[w]));
+                        order[w] = low[w] = counter++;
+                        members.push_back(w);
+                        on_stack[w] = 1;
+                    } else if (on_stack[w] != 0) {
+                        low[v] = (std::min)(low[v], order[w]);
+                    }
+                    continue;
+                }
+                calls.pop_back();  // v is done
+                if (!calls.empty()) low[calls.back().first] = (std::min)(low[calls.back().first], low[v]);
+                if (low[v] != order[v]) continue;
+                // v is the first of a component: its members lie above it on the stack.
+                const std::size_t component = component_size.size();
+                component_size.push_back(0);
+                for (;;) {
+                    const std::size_t m = members.back();
+                    members.pop_back();
+                    on_stack[m] = 0;
+                    component_of[m] = component;
+                    ++component_size[component];
+                    if (m == v) break;
+                }
+            }
+        }
+    }
 };
 
-inline void append_cycle_lines(std::string& out, const std::vector<std::vector<std::uint64_t>>& cycles) {
-    for (const std::vector<std::uint64_t>& cycle : cycles) {
+/// The await cycles of `graph`, a line each, and a line when the search
+/// was cut short.
+inline void append_cycle_lines(std::string& out, await_graph& graph) {
+    for (const std::vector<std::uint64_t>& cycle : graph.cycles()) {
         out += "async_backtrace: likely deadlock, tasks that wait for each other: ";
         for (std::uint64_t id : cycle) {
             out += "task ";
@@ -4439,6 +4524,8 @@ inline void append_cycle_lines(std::string& out, const std::vector<std::vector<s
         append_number(out, cycle.front());
         out += '\n';
     }
+    if (graph.stopped)
+        out += "async_backtrace: the search for await cycles stopped after 4000000 steps: some may be missing\n";
 }
 
 /// How long a dump waits for running tasks (0.2's flag, or the duration).
@@ -4667,7 +4754,7 @@ inline void write_tree_dump(const dump_options& o, bool plain, text_out& out) {
         append_number(out.text, omitted);
         out.text += omitted == 1 ? " more task (max_tasks)\n" : " more tasks (max_tasks)\n";
     }
-    if (!plain) append_cycle_lines(out.text, graph.cycles());
+    if (!plain) append_cycle_lines(out.text, graph);
     out.finish();
 }
 
@@ -4841,6 +4928,7 @@ inline void write_json_dump(const dump_options& o, text_out& out) {
     append_number(out.text, omitted);
     out.text += ",\"cycles\":[";
     const std::vector<std::vector<std::uint64_t>> cycles = graph.cycles();
+    const bool stopped = graph.stopped;
     for (std::size_t i = 0; i < cycles.size(); ++i) {
         out.text += i == 0 ? "[" : ",[";
         for (std::size_t k = 0; k < cycles[i].size(); ++k) {
@@ -4849,7 +4937,9 @@ inline void write_json_dump(const dump_options& o, text_out& out) {
         }
         out.text += ']';
     }
-    out.text += "]}\n";
+    out.text += ']';
+    if (stopped) out.text += ",\"cycle_search_stopped\":true";  // only then: readers of 2 need not know it
+    out.text += "}\n";
     out.finish();
 }
 
@@ -5053,7 +5143,7 @@ ABT_DETAIL_OUT_OF_LINE std::string detail::plain_taskdump(bool wait_for_running_
 ABT_DETAIL_OUT_OF_LINE std::string taskdump_tree() { return detail::plain_taskdump(false); }
 ABT_DETAIL_OUT_OF_LINE std::string taskdump_tree(const dump_options& options) {
     detail::text_out out;
-    if (!options.group) out.text.reserve(task_count() * 200);
+    if (!options.group && options.max_tasks == 0) out.text.reserve(task_count() * 200);
     detail::write_tree_dump(options, false, out);
     return std::move(out.text);
 }
@@ -5084,6 +5174,7 @@ ABT_DETAIL_OUT_OF_LINE snapshot take_snapshot(const dump_options& options) {
         detail::fill_task_snapshot(e, s.tasks.back());
     });
     s.cycles = graph.cycles();
+    s.cycle_search_stopped = graph.stopped;
     return s;
 }
 ABT_DETAIL_OUT_OF_LINE void dump(std::FILE* out, const dump_options& options) {

@@ -613,6 +613,39 @@ TEST_CASE("await cycles recorded with awaiting_task are reported as likely deadl
 
 namespace diag {
 
+/// Member i of a long await chain: waits for the task of member `next`.
+coro::event chain_gate;
+std::vector<std::uint64_t> chain_ids;
+coro::task<> chain_member(std::size_t i, std::size_t next) {
+    ABT_FRAMED();
+    chain_ids[i] = abt::current_task_id();
+    co_await ABT_AWAIT(chain_gate.wait());
+    abt::awaiting_task(chain_ids[next]);
+    co_await ABT_AWAIT(never.wait());
+}
+
+}  // namespace diag
+
+TEST_CASE("an await cycle at the end of a chain of 3,000 waiting tasks is found (components first, no step budget spent on the chain)" *
+          doctest::skip(!ABT_ENABLED)) {
+    using namespace diag;
+    constexpr std::size_t n = 3000;  // 0.3.0's first search ran out of steps here (n * n / 2)
+    chain_ids.assign(n + 2, 0);
+    std::vector<coro::task<>> tasks;
+    for (std::size_t i = 0; i < n; ++i) tasks.push_back(chain_member(i, i + 1));  // the chain, then X
+    tasks.push_back(chain_member(n, n + 1));                                     // X waits for Y
+    tasks.push_back(chain_member(n + 1, n));                                     // Y waits for X
+    for (coro::task<>& t : tasks) t.start();
+    chain_gate.set();
+    const abt::snapshot snap = abt::take_snapshot();
+    CHECK_FALSE(snap.cycle_search_stopped);
+    REQUIRE(snap.cycles.size() == 1);
+    CHECK(snap.cycles[0] == std::vector<std::uint64_t>{std::min(chain_ids[n], chain_ids[n + 1]),
+                                                       std::max(chain_ids[n], chain_ids[n + 1])});
+}
+
+namespace diag {
+
 /// The same children in another order, awaited on one line (one await site).
 /// (Not a ?: of two when_alls: g++ 12 destroys that temporary twice.)
 coro::task<> mixed(bool session_first) {
