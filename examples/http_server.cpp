@@ -65,7 +65,9 @@ asio::awaitable<void> stuck_path() {
 std::string metrics() {
     std::map<std::string, std::size_t> waiting;  // "file:line" -> tasks
     std::size_t tasks = 0, running = 0;
-    abt::for_each_task(abt::dump_options{}, [&](const abt::task_snapshot& t) {
+    abt::dump_options options;
+    options.wait_for_running = std::chrono::milliseconds(1000);  // a task between two awaits is counted at its next
+    abt::for_each_task(options, [&](const abt::task_snapshot& t) {
         tasks += t.count;
         if (!t.whole) running += t.count;  // running elsewhere, or this handler's own task
         for (std::size_t i = 0; i < t.frames.size(); ++i) {
