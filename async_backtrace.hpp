@@ -185,7 +185,8 @@
 //                      Part of the inline namespace's name: translation units
 //                      that disagree fail to link instead of misbehaving.
 //   ABT_DUMP_WAIT_MS   How long taskdump_tree(true) waits for running tasks
-//                      before it shows them as [running]. Default 1000. (If
+//                      before it shows them as [running] (dump_options takes
+//                      any wait: wait_for_running). Default 1000. (If
 //                      translation units disagree, one of the values is used.)
 //   -fno-exceptions    Supported (detected, no switch; build every translation
 //                      unit the same way). A failed allocation or thread start
