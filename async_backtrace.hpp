@@ -273,6 +273,7 @@
 #define ABT_DETAIL_HAS_COROUTINES 0
 #endif
 
+// The caller's line, file and function, in a default argument (await_site).
 #if defined(__GNUC__) || defined(__clang__) || (defined(_MSC_VER) && _MSC_VER >= 1926)
 #define ABT_DETAIL_CALLER_LINE __builtin_LINE()
 #define ABT_DETAIL_CALLER_FILE __builtin_FILE()
@@ -1566,17 +1567,29 @@ ABT_DETAIL_PROGRAM_WIDE inline constexpr frame_site no_await_site{{"", "", 0}, n
 
 inline bool is_running(const frame* f) { return f->wait.load(order::relaxed) == nullptr; }
 
+/// A clock's time in nanoseconds: a POSIX clock (clock_gettime), or, where
+/// there is none, a std::chrono clock.
+#if defined(CLOCK_MONOTONIC_COARSE)
+inline std::uint64_t clock_ns(clockid_t clock) noexcept {
+    timespec t;
+    clock_gettime(clock, &t);
+    return static_cast<std::uint64_t>(t.tv_sec) * 1000000000u + static_cast<std::uint64_t>(t.tv_nsec);
+}
+#else
+template <class Clock>
+std::uint64_t clock_ns() noexcept {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
+}
+#endif
+
 /// Monotonic time in nanoseconds, coarse (Linux: CLOCK_MONOTONIC_COARSE, a
 /// few ns to read, advancing every 1-4 ms): good for wait times and ages.
 inline std::uint64_t coarse_now_ns() noexcept {
 #if defined(CLOCK_MONOTONIC_COARSE)
-    timespec t;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
-    return static_cast<std::uint64_t>(t.tv_sec) * 1000000000u + static_cast<std::uint64_t>(t.tv_nsec);
+    return clock_ns(CLOCK_MONOTONIC_COARSE);
 #else
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::steady_clock::now().time_since_epoch())
-                                          .count());
+    return clock_ns<std::chrono::steady_clock>();
 #endif
 }
 
@@ -2044,20 +2057,14 @@ inline thread_exit_hook::~thread_exit_hook() {
 }
 #endif
 
-/// A new root that nobody else can know yet: listed in this thread's roots
-/// only, under this thread's own lock. May be called with the registry lock
-/// held (lock order: registry, then a thread's roots_lock).
 #if !ABT_DETAIL_LIGHT
-/// The wall clock, ns since 1970 (coarse where the system has it).
+/// The wall clock, ns since 1970, read as coarse_now_ns is (so that the
+/// two of a clock pair tick together).
 inline std::uint64_t wall_now_ns() noexcept {
-#if defined(CLOCK_REALTIME_COARSE)
-    timespec t;
-    clock_gettime(CLOCK_REALTIME_COARSE, &t);
-    return static_cast<std::uint64_t>(t.tv_sec) * 1000000000u + static_cast<std::uint64_t>(t.tv_nsec);
+#if defined(CLOCK_MONOTONIC_COARSE)
+    return clock_ns(CLOCK_REALTIME_COARSE);
 #else
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
+    return clock_ns<std::chrono::system_clock>();
 #endif
 }
 
@@ -2108,6 +2115,9 @@ inline void forget_task_info(frame* f) {
 }
 #endif
 
+/// A new root that nobody else can know yet: listed in this thread's roots
+/// only, under this thread's own lock. May be called with the registry lock
+/// held (lock order: registry, then a thread's roots_lock).
 #if !ABT_DETAIL_LIGHT
 inline void list_as_thread_root(frame* f) {
     thread_state& ts = this_thread;
@@ -3864,8 +3874,8 @@ inline void locked_copy_task(dump_reader& r, const frame* t, const frame* own, t
 }
 
 /// Calls sink(const task_copy&) for every live task, oldest published first,
-/// then the unpublished (running) ones; never with a lock held. Optionally
-/// waits first (at most ABT_DUMP_WAIT_MS) for running tasks to suspend.
+/// then the unpublished (running) ones; never with a lock held. First waits,
+/// at most `wait_for_running` (0: not at all), for running tasks to suspend.
 template <class Sink>
 void for_each_task_copy(std::chrono::milliseconds wait_for_running, Sink sink) {
     dump_reader reader;
@@ -3944,12 +3954,6 @@ void for_each_task_copy(std::chrono::milliseconds wait_for_running, Sink sink) {
 constexpr const char* tee = "\xE2\x94\x9C";          // ├
 constexpr const char* corner = "\xE2\x94\x94";       // └
 constexpr const char* pipe_cont = "\xE2\x94\x82  ";  // │ + two spaces
-
-/// Writes text to out and flushes it (dump, the signal dump, the watchdog).
-inline void write_now(std::FILE* out, const std::string& text) {
-    std::fwrite(text.data(), 1, text.size(), out);
-    std::fflush(out);
-}
 
 inline void append_number(std::string& out, std::uint64_t n);
 
@@ -4366,6 +4370,9 @@ struct group_builder {
     }
 };
 
+/// How many edges the search for await cycles follows at most.
+constexpr std::size_t cycle_search_steps = 4000000;
+
 /// Which task waits for which (abt::awaiting_task), as a dump found them.
 struct await_graph {
     std::vector<std::pair<std::uint64_t, std::uint64_t>> edges;  // (waiting task, awaited task)
@@ -4385,7 +4392,7 @@ struct await_graph {
     /// the tasks of that component with larger ids. Chains and fan-ins
     /// outside cycles cost nothing more. The searches follow at most
     /// `steps` edges in all; `stopped` says when that cut them short.
-    std::vector<std::vector<std::uint64_t>> cycles(std::size_t steps = 4000000) {
+    std::vector<std::vector<std::uint64_t>> cycles(std::size_t steps = cycle_search_steps) {
         std::sort(edges.begin(), edges.end());
         edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
         ids.clear();
@@ -4525,8 +4532,11 @@ inline void append_cycle_lines(std::string& out, await_graph& graph) {
         append_number(out, cycle.front());
         out += '\n';
     }
-    if (graph.stopped)
-        out += "async_backtrace: the search for await cycles stopped after 4000000 steps: some may be missing\n";
+    if (graph.stopped) {
+        out += "async_backtrace: the search for await cycles stopped after ";
+        append_number(out, cycle_search_steps);
+        out += " steps: some may be missing\n";
+    }
 }
 
 /// How long a dump waits for running tasks (0.2's flag, or the duration).
@@ -4593,10 +4603,6 @@ struct text_out {
         if (file == nullptr) return;
         std::fwrite(text.data(), 1, text.size(), file);
         text.clear();
-    }
-    void finish() {
-        flush();
-        if (file != nullptr) std::fflush(file);
     }
 };
 
@@ -4756,13 +4762,24 @@ inline void write_tree_dump(const dump_options& o, bool plain, text_out& out) {
         out.text += omitted == 1 ? " more task (max_tasks)\n" : " more tasks (max_tasks)\n";
     }
     if (!plain) append_cycle_lines(out.text, graph);
-    out.finish();
+}
+
+/// A rich tree dump written to `file` as it is made (dump, the signal dump,
+/// the watchdog), between `head` and `tail`, then flushed.
+inline void stream_tree_dump(std::FILE* file, std::string head, const dump_options& o, const char* tail) {
+    text_out out;
+    out.file = file;
+    out.text = std::move(head);
+    write_tree_dump(o, false, out);
+    out.text += tail;
+    out.flush();
+    std::fflush(file);
 }
 
 /// The options of taskdump_tree(bool): version 0.1's plain tree.
 inline dump_options plain_dump_options(bool wait_for_running_tasks) {
     dump_options o;
-    if (wait_for_running_tasks) o.wait_for_running = std::chrono::milliseconds(ABT_DUMP_WAIT_MS);
+    o.wait_for_running_tasks = wait_for_running_tasks;  // ABT_DUMP_WAIT_MS: see wait_of
     o.times = false;
     o.ids = false;
     return o;
@@ -4941,7 +4958,6 @@ inline void write_json_dump(const dump_options& o, text_out& out) {
     out.text += ']';
     if (stopped) out.text += ",\"cycle_search_stopped\":true";  // only then: readers of 2 need not know it
     out.text += "}\n";
-    out.finish();
 }
 
 /// One folded-stack label: ';' (the separator) and line breaks replaced.
@@ -5003,7 +5019,6 @@ inline void write_folded_dump(const dump_options& o, text_out& out) {
         out.flush_if_full();
         i = j;
     }
-    out.finish();
 }
 
 /// An entry as the public model has it (see abt::snapshot).
@@ -5179,9 +5194,7 @@ ABT_DETAIL_OUT_OF_LINE snapshot take_snapshot(const dump_options& options) {
     return s;
 }
 ABT_DETAIL_OUT_OF_LINE void dump(std::FILE* out, const dump_options& options) {
-    detail::text_out streamed;
-    streamed.file = out;
-    detail::write_tree_dump(options, false, streamed);
+    detail::stream_tree_dump(out, std::string(), options, "");
 }
 
 namespace detail {
@@ -5324,15 +5337,12 @@ inline void dump_on_wake_ups(int read_fd, int signo, std::FILE* out, dump_option
         bool stop = false, wake = false;
         for (ssize_t i = 0; i < n; ++i) (bytes[i] == 0 ? stop : wake) = true;
         if (wake && !stop) {
-            text_out streamed;  // written as it is made: a dump of a million tasks holds no copy of its text
-            streamed.file = out;
-            streamed.text = "async_backtrace: dump on signal ";
-            append_number(streamed.text, static_cast<std::uint64_t>(signo));
-            streamed.text += " (pid ";
-            append_number(streamed.text, static_cast<std::uint64_t>(getpid()));
-            streamed.text += ")\n";
-            write_tree_dump(options, false, streamed);
-            write_now(out, "async_backtrace: end of dump\n");
+            std::string head = "async_backtrace: dump on signal ";
+            append_number(head, static_cast<std::uint64_t>(signo));
+            head += " (pid ";
+            append_number(head, static_cast<std::uint64_t>(getpid()));
+            head += ")\n";
+            stream_tree_dump(out, std::move(head), options, "async_backtrace: end of dump\n");
         }
         if (stop) return;
     }
@@ -5561,11 +5571,7 @@ struct watchdog::state {
             const bool report_now = !report.empty() && !in_episode;
             in_episode = !report.empty();
             if (report_now) {
-                detail::text_out streamed;  // written as it is made
-                streamed.file = options.out;
-                streamed.text = report;
-                detail::write_tree_dump(options.dump, false, streamed);
-                detail::write_now(options.out, "async_backtrace: end of watchdog report\n");
+                detail::stream_tree_dump(options.out, report, options.dump, "async_backtrace: end of watchdog report\n");
             }
             guard.lock();
             if (report_now) ++episodes;
