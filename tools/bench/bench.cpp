@@ -262,7 +262,8 @@ std::atomic<std::size_t> heap_now{0}, heap_peak{0};
 
 void note_allocated(void* p) {
     if (p == nullptr || !counting.load(std::memory_order_relaxed)) return;
-    const std::size_t now = heap_now.fetch_add(malloc_usable_size(p), std::memory_order_relaxed) + malloc_usable_size(p);
+    const std::size_t size = malloc_usable_size(p);
+    const std::size_t now = heap_now.fetch_add(size, std::memory_order_relaxed) + size;
     std::size_t peak = heap_peak.load(std::memory_order_relaxed);
     while (now > peak && !heap_peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
     }
