@@ -376,7 +376,7 @@ check-e2e: $(BUILD)/e2e_echo $(BUILD)/echo_server $(BUILD)/echo_server-tsan $(BU
 # ---- benchmarks -----------------------------------------------------------------
 BENCH_FLAGS := -O2 -DNDEBUG
 
-$(BUILD)/bench: tools/bench/bench.cpp tools/bench/cases.hpp $(HEADER) tests/coro.hpp | $(BUILD) deps
+$(BUILD)/bench: tools/bench/bench.cpp tools/bench/cases.hpp $(HEADER) tests/coro.hpp tests/deep_chain.hpp | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(BENCH_FLAGS) $< -o $@ -lbenchmark -pthread
 
 $(BUILD)/bench-asio: tools/bench/bench_asio.cpp $(HEADER) $(ASIO_HEADER) | $(BUILD) deps

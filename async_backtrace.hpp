@@ -1162,7 +1162,11 @@ namespace detail {
 // tags (task_info, behind an atomic pointer) are edited by its own code
 // under the lock of its root's list and freed after the root left it.
 // Dumps copy each task under the lock (for_each_task_copy) and format the
-// copies without it: grouping, JSON and folded stacks never hold a lock.
+// copies without it: grouping, JSON and folded stacks never hold a lock. A
+// hold visits at most frames_per_hold frames: a bigger task is copied in
+// pieces, the lock let go in between, and frames marked so that any change
+// to their links in a pause makes the copy start that task again (see
+// "Copying tasks under the lock, in bounded holds").
 // Nothing on the dump side recurses (a task may be any number of frames
 // deep): the copy walks the tree with its path on the heap, and the model
 // (dump_entry: a task's frames as one flat array, depth first) is grouped,
@@ -1505,6 +1509,11 @@ struct frame {
     // Persistent frames: callbacks running inside it. Written under the
     // persistent_frame's own lock; dumps read it without.
     atomic_cell<unsigned> entries;
+    // The mark of the dump that copies this frame's task in pieces, letting
+    // go of the registry lock in between (registry::piecewise_mark; stale
+    // marks are never the current one). Under the registry lock. Fills
+    // padding: a frame is no bigger for it.
+    mutable std::uint32_t piecewise_mark;
     // Running or suspended, in one word, so that a dump never reads half of a
     // change: null while running; otherwise the ABT_AWAIT site it waits at
     // (the innermost frame of a suspended activation), what ABT_WAITING
@@ -1645,6 +1654,7 @@ inline void init_listed_fields(frame* f) {
     f->parked = false;
     f->settled = false;
     f->entries.store(0, order::relaxed);
+    f->piecewise_mark = 0;
     f->wait.store(nullptr, order::relaxed);  // nobody else knows f yet
     f->wait_changes.store(0, order::relaxed);
     f->recorded_wait = nullptr;
@@ -1661,13 +1671,17 @@ inline void init_listed_fields(frame* f) {
 ABT_DETAIL_OUT_OF_LINE void yield_thread() noexcept;
 
 /// A test-and-test-and-set lock. Critical sections are short except dumps,
-/// so waiters spin briefly, then yield.
+/// so waiters spin briefly, then yield. It is not fair: a holder that lets
+/// go and takes it again at once seldom lets a waiter in, so a dump that
+/// pauses between pieces of a big task asks whether anyone waits, and if so
+/// waits for that thread to take the lock first (pause_hold).
 class spinlock {
 public:
     void lock() noexcept {
         for (unsigned spins = 0;; ++spins) {
             // acquire: pairs with unlock's release; publishes the guarded data.
             if (!locked_.exchange(true, order::acquire)) return;
+            waiting_.store(true, order::relaxed);  // only when it is contended
             while (locked_.load(order::relaxed)) {
                 if (++spins > 64) yield_thread();
             }
@@ -1675,8 +1689,20 @@ public:
     }
     void unlock() noexcept { locked_.store(false, order::release); }
 
+    /// Whether a thread has waited for the lock since the last call (a hint:
+    /// it may have taken it and gone since). The holder calls it.
+    bool take_waiting_hint() noexcept { return waiting_.exchange(false, order::relaxed); }
+    /// After unlock(): waits until another thread holds the lock, for a few
+    /// microseconds at most (a waiter that yielded its core looks again
+    /// within about one).
+    void wait_for_taker() const noexcept {
+        for (unsigned i = 0; i < 20000 && !locked_.load(order::relaxed); ++i) {
+        }
+    }
+
 private:
     atomic_cell<bool> locked_{false};
+    atomic_cell<bool> waiting_{false};  // see take_waiting_hint
 };
 
 class lock_guard {
@@ -1724,6 +1750,15 @@ struct registry {
     atomic_cell<std::uint64_t> clock_sequence{0};
     atomic_cell<std::uint64_t> clock_monotonic_ns{0};
     atomic_cell<std::uint64_t> clock_wall_ns{0};
+    // A dump copying one big task in pieces (see piecewise_copy) marks each
+    // frame of it that it reaches with piecewise_mark; any change to the
+    // links of a marked frame (a child added or removed, the frame itself
+    // unlinked or moved) sets piecewise_disturbed, and the dump starts that
+    // task again. One such dump at a time (others wait for it, between
+    // pieces); 0: none. Guarded by `lock`, like the frames' marks.
+    std::uint32_t piecewise_mark = 0;
+    std::uint32_t last_piecewise_mark = 0;  // marks are handed out in order, never 0
+    bool piecewise_disturbed = false;
 };
 constexpr std::uint64_t task_id_block = 32;
 /// One per program: an inline variable, constant-initialized, visible to
@@ -1985,8 +2020,19 @@ inline void remove_child(frame* head, frame* f) {
 
 inline frame* list_head_of(frame* parent) { return parent != nullptr ? parent : &the_registry.tasks; }
 
+/// The links of f (its children, or f in its parent's list) are about to
+/// change: a dump that copies f's task in pieces must start it again. (The
+/// task list's sentinel is never marked: its links are the tasks'.)
+#if !ABT_DETAIL_LIGHT
+inline void locked_note_link_change(const frame* f) {
+    registry& r = the_registry;
+    if (r.piecewise_mark != 0 && f->piecewise_mark == r.piecewise_mark) r.piecewise_disturbed = true;
+}
+#endif
+
 #if !ABT_DETAIL_LIGHT
 inline void locked_link(frame* f, frame* parent) {
+    if (parent != nullptr) locked_note_link_change(parent);
     f->parent = parent;
     append_child(list_head_of(parent), f);
     if (parent == nullptr) ++the_registry.task_count;
@@ -1995,6 +2041,8 @@ inline void locked_link(frame* f, frame* parent) {
 
 #if !ABT_DETAIL_LIGHT
 inline void locked_unlink(frame* f) {
+    locked_note_link_change(f);
+    if (f->parent != nullptr) locked_note_link_change(f->parent);
     remove_child(list_head_of(f->parent), f);
     if (f->parent == nullptr) --the_registry.task_count;
 }
@@ -3619,6 +3667,10 @@ struct task_copy {
     // A published running task: how many suspended coroutines it holds
     // under a running frame (see locked_collect_running).
     std::size_t held = 0;
+    // False when the task's links kept changing while it was copied in
+    // pieces: running_frames and held were not looked for (see
+    // locked_copy_task).
+    bool running_frames_known = true;
     // When the dump began copying (coarse_now_ns, once per dump, after its
     // wait): what wait times and ages are measured against.
     std::uint64_t dumped_at = 0;
@@ -3648,40 +3700,6 @@ inline void locked_copy_identity(const frame* root, task_copy& out) {
     if (const task_info* info = root->info.load(order::relaxed)) {
         out.name = info->name;
         out.tags = info->tags;
-    }
-}
-
-/// The state of a dump's walk over the tasks.
-struct dump_reader {
-    // Two reads of one task's frames, in the order locked_copy_subtree
-    // visits them (see locked_read_still_task); reused from task to task.
-    std::vector<read_state> first_read, second_read;
-    std::vector<const frame*> path;  // locked_walk_subtree's: the path to the frame it visits
-};
-
-/// Visits root's subtree depth first, each parent before its children:
-/// visit(frame, depth) (root: depth 0), false to stop the walk (which then
-/// returns false). No recursion, since a task may be any number of frames
-/// deep (a recursive async walk): `path` (scratch, on the heap) holds the
-/// way back up. Under the lock of the subtree's list, which guards the
-/// child and sibling links it follows.
-template <class Visit>
-bool locked_walk_subtree(const frame* root, std::vector<const frame*>& path, Visit visit) {
-    path.clear();
-    path.push_back(root);
-    for (const frame* f = root;;) {
-        if (!visit(f, path.size() - 1)) return false;
-        if (f->first_child != nullptr) {
-            f = f->first_child;
-            path.push_back(f);
-            continue;
-        }
-        for (;;) {  // up to the nearest frame on the path with a next sibling
-            if (path.size() == 1) return true;  // the root's siblings are other tasks
-            if (path.back()->next_sibling != nullptr) break;
-            path.pop_back();
-        }
-        f = path.back() = path.back()->next_sibling;
     }
 }
 
@@ -3750,57 +3768,6 @@ inline bool is_parked_for_this_dump(const frame* f) {
            (f->site->function_id != nullptr || f->entries.load(order::relaxed) == entries_on_this_thread(f));
 }
 
-/// Reads the state of every frame of f's subtree into `out`, in copying
-/// order. False when a frame runs (and is not parked by this dump) or is
-/// being changed right now.
-inline bool locked_read_states(const frame* t, std::vector<read_state>& out, std::vector<const frame*>& path) {
-    return locked_walk_subtree(t, path, [&](const frame* f, std::size_t) {
-        read_state r{};
-        if (!read_wait(f, r.wait, r.since, r.changes) || (r.wait == nullptr && !is_parked_for_this_dump(f)))
-            return false;
-        out.push_back(r);
-        return true;
-    });
-}
-
-/// True when the task rooted at t stood still while it was read: nothing
-/// runs in it (but this dump's own parked frames) and two reads of all its
-/// frames found the same states with the same change counts. Change counts
-/// never repeat, so each frame kept its state from its first read to its
-/// second, and all of them held at once in between: the task really was in
-/// the state that r.first_read holds (its structure cannot change, the lock
-/// is held). A task that changes under three reads in a row is running.
-inline bool locked_read_still_task(dump_reader& r, const frame* t) {
-    for (int attempt = 0; attempt < 3; ++attempt) {
-        r.first_read.clear();
-        r.second_read.clear();
-        if (!locked_read_states(t, r.first_read, r.path) || !locked_read_states(t, r.second_read, r.path))
-            return false;
-        if (r.first_read == r.second_read) return true;
-    }
-    return false;
-}
-
-inline bool locked_any_task_running(dump_reader& r) {
-    for (const frame* t = the_registry.tasks.first_child; t != nullptr; t = t->next_sibling)
-        if (!is_dump_cursor(t) && !locked_read_still_task(r, t)) return true;
-    bool any = false;
-    locked_for_each_thread_roots([&](const thread_state& ts) { any = any || ts.root_count != 0; });
-    return any;
-}
-
-/// Copies t's subtree from the states locked_read_still_task read (in the
-/// same order).
-inline void locked_copy_subtree(dump_reader& r, const frame* t, task_copy& out) {
-    std::size_t next_state = 0;
-    locked_walk_subtree(t, r.path, [&](const frame* f, std::size_t depth) {
-        const read_state& s = r.first_read[next_state++];
-        out.frames.push_back(copy_of(f, s.wait, s.since, static_cast<unsigned>(depth), out));
-        if (f->awaits_task != 0 && f->awaits_at == s.changes) out.frames.back().awaits_task = f->awaits_task;
-        return true;
-    });
-}
-
 /// Frames running on this thread: the innermost chain and, through each
 /// activation's resumer, the activations below it on the same stack (a
 /// nested frame's resumer is its parent). Where the chain ends at a work item
@@ -3819,63 +3786,405 @@ void for_each_running_on_this_thread(Visit visit) {
     }
 }
 
-inline const frame* root_of(const frame* f) {
-    while (f->parent != nullptr) f = f->parent;
-    return f;
+// ---- Copying tasks under the lock, in bounded holds ----------------------------
+//
+// A dump holds the registry lock while it copies one task, and lets go of it
+// between tasks (a cursor frame in the task list keeps its place). A task
+// may be any size, though: a recursive async walk is a million frames deep.
+// So a dump visits at most frames_per_hold frames under one hold, and copies
+// a bigger task in pieces, letting go of the lock in between ("piecewise").
+//
+// Letting go in the middle of a task is safe because of marks. A piecewise
+// copy takes the registry's one piecewise mark (registry::piecewise_mark; a
+// second dump that needs it waits between holds) and writes it into every
+// frame it visits. Every change to a marked frame's links, under the lock
+// (locked_link, locked_unlink: a child added or removed, the frame unlinked
+// or moved), sets registry::piecewise_disturbed. After each pause the copy
+// checks the flag: while it is clear, every frame it visited is still
+// linked where it was, so still alive (a frame is unlinked before it is
+// freed), and every link it follows later is the one it would have followed
+// under one long hold. When it is set, the copy starts the task again with a
+// fresh mark, provided the task is still in the list (else it ended meanwhile
+// and is skipped: tasks that end during a dump may or may not appear).
+//
+// Frames' states change without the lock (set_wait): as under one hold, a
+// task is shown whole only if two reads of all its frames, the second after
+// the first ended, found every state with the same change count. A count
+// never repeats, so each frame kept its state from its first read to its
+// second, and all of them held at once between the reads; the links held
+// from the first visit on (marks). No torn tree is printed.
+//
+// Nothing grows under the lock either: the vectors a piece appends to are
+// given room for one more piece during each pause (pause_hold).
+
+/// How many frames a dump visits under one hold of the registry lock (make
+/// bench's case 9 measures the longest hold). A task copied whole is read
+/// twice, so tasks of up to frames_per_hold / 2 frames take one hold.
+constexpr std::size_t frames_per_hold = 2048;
+
+/// Makes room in v for n more elements, so that appending them later (under
+/// a lock) neither allocates nor touches memory for the first time: the
+/// room is written once here (a first write to fresh pages faults them in,
+/// up to 2 MB at a time with transparent huge pages: a millisecond).
+template <class T>
+void reserve_room(std::vector<T>& v, std::size_t n) {
+    const std::size_t size = v.size();
+    if (v.capacity() - size < n) v.reserve((std::max)(v.capacity() * 2, size + n));
+    v.resize(size + n);
+    v.resize(size);
 }
 
-/// The running frames of f's subtree with their change counts (see
-/// task_copy::running_frames), and how many suspended coroutines it holds
-/// under a running frame. Such a coroutine was started while that frame ran
-/// and was not awaited by it: a spawn without ABT_SPAWN, an eager child not
-/// awaited yet, or a coroutine that an event loop run by that frame started
-/// (a framed main that runs the loop). A dump cannot tell which, so it says
-/// so (running_note) instead of hiding them behind one [running].
-inline void locked_collect_running(const frame* t, std::vector<const frame*>& path,
-                                   std::vector<std::pair<const void*, std::uint64_t>>& out, std::size_t& held) {
-    locked_walk_subtree(t, path, [&](const frame* f, std::size_t depth) {
-        if (is_running(f)) {
-            out.emplace_back(f, f->wait_changes.load(order::relaxed));
-        } else if (depth != 0 && is_running(path[depth - 1]) && f->site->function_id != nullptr) {
-            // A suspended frame under a running one is the top of an activation
-            // of its own (frames of one activation run or wait together).
-            ++held;
+/// A depth-first walk over one task's frames, each parent before its
+/// children, that can stop after any step and go on later. No recursion
+/// (a task may be any number of frames deep): the path from the root to the
+/// frame it is at lives on the heap. Each step goes down to a child, across
+/// to a sibling, or one level back up, so that the climb back from the
+/// bottom of a deep chain is paused like the way down. step() follows child
+/// and sibling links: its caller holds the registry lock, and knows that no
+/// link changed since it visited the frames they belong to (one hold, or
+/// marks).
+class subtree_walk {
+public:
+    void start(const frame* root) {
+        path_.clear();
+        path_.push_back(root);
+        at_root_ = true;
+        climbing_ = false;
+    }
+    /// The next frame, at depth(); null after a step up, or at the end (over()).
+    const frame* step() {
+        if (path_.empty()) return nullptr;
+        if (at_root_) {
+            at_root_ = false;
+            return path_.back();
         }
+        if (!climbing_) {
+            if (const frame* child = path_.back()->first_child) {
+                path_.push_back(child);
+                return child;
+            }
+            climbing_ = true;  // the last frame's subtree is done
+        }
+        if (path_.size() == 1) {  // the root's: the walk is over (its siblings are other tasks)
+            path_.clear();
+            return nullptr;
+        }
+        if (const frame* sibling = path_.back()->next_sibling) {
+            path_.back() = sibling;
+            climbing_ = false;
+            return sibling;
+        }
+        path_.pop_back();  // its parent's subtree is done too
+        return nullptr;
+    }
+    bool over() const { return path_.empty(); }
+    /// The depth of the frame step() returned last (0: the root).
+    std::size_t depth() const { return path_.size() - 1; }
+    /// Its parent (null: the root).
+    const frame* parent() const { return path_.size() > 1 ? path_[path_.size() - 2] : nullptr; }
+    void make_room(std::size_t frames) { reserve_room(path_, frames); }
+
+private:
+    std::vector<const frame*> path_;
+    bool at_root_ = false;
+    bool climbing_ = false;  // the subtree of the frame at the path's end is done
+};
+
+/// How a walk over a task ended.
+enum class walk_end : unsigned char {
+    done,
+    running,    // a frame runs, or changes right now: the task cannot be shown whole
+    changed,    // a state differs between the two reads
+    too_big,    // more frames than one hold may visit: copy it in pieces
+    disturbed,  // piecewise: a link of a visited frame changed during a pause
+    not_own     // the dumping thread's running frame is not in this task
+};
+
+/// The state of a dump's reading of the tasks; reused from task to task.
+struct dump_reader {
+    subtree_walk walk;
+    std::vector<read_state> first_read;  // a task's frames' states, in walk order (see locked_read_states)
+    std::vector<const frame*> chain;     // the frames from a running frame up to its root (locked_walk_up)
+    task_copy* out = nullptr;            // the copy being made (pause_hold gives it room)
+    std::vector<location>* trace = nullptr;  // backtrace()'s
+    // ---- the current hold ----
+    std::size_t visits_left = frames_per_hold;
+    std::uint32_t mark = 0;  // piecewise: the registry's piecewise_mark; 0: one hold, no pauses
+    bool one_hold = false;   // no limit (backtrace()'s last resort)
+};
+
+/// Lets go of the registry lock between two pieces of a copy, and meanwhile
+/// gives every vector the copy appends to room for one more piece, and a
+/// thread that waits for the lock the time to take it (see spinlock).
+inline void pause_hold(dump_reader& r) {
+    spinlock& lock = the_registry.lock;
+    const bool someone_waits = lock.take_waiting_hint();
+    lock.unlock();
+    struct relock {  // on every exit, a failed allocation included
+        spinlock& l;
+        ~relock() { l.lock(); }
+    } relock_at_exit{lock};
+    r.walk.make_room(frames_per_hold);
+    reserve_room(r.first_read, frames_per_hold);
+    reserve_room(r.chain, frames_per_hold);
+    if (r.out != nullptr) {
+        reserve_room(r.out->frames, frames_per_hold);
+        reserve_room(r.out->running_frames, frames_per_hold);
+    }
+    if (r.trace != nullptr) reserve_room(*r.trace, frames_per_hold);
+    if (someone_waits) lock.wait_for_taker();
+}
+
+/// Counts frame f, just visited (null: a step up), against this hold, and
+/// marks it if the copy is piecewise. When the hold has visited
+/// frames_per_hold frames: a piecewise copy pauses (disturbed if a marked
+/// frame's links changed meanwhile); any other gives up (too_big). `done`:
+/// go on.
+inline walk_end locked_count_visit(dump_reader& r, const frame* f) {
+    if (r.one_hold) return walk_end::done;
+    if (r.mark != 0 && f != nullptr) f->piecewise_mark = r.mark;
+    if (--r.visits_left != 0) return walk_end::done;
+    if (r.mark == 0) return walk_end::too_big;
+    pause_hold(r);
+    r.visits_left = frames_per_hold;
+    return the_registry.piecewise_disturbed ? walk_end::disturbed : walk_end::done;
+}
+
+/// Whether task t is still in the task list, where `cursor` was put right
+/// after it. Only other dumps' cursors can come between them: tasks join
+/// the list at its end.
+inline bool locked_still_listed(const frame* t, const frame& cursor) {
+    const frame* p = cursor.prev_sibling;
+    while (p != nullptr && is_dump_cursor(p)) p = p->prev_sibling;
+    return p == t;
+}
+
+/// The registry's piecewise mark, held by one dump while it copies one task
+/// (it runs no user code meanwhile); given back when the copy ends, on every
+/// exit. The registry lock is held whenever its members run.
+class piecewise_mark_holder {
+public:
+    explicit piecewise_mark_holder(dump_reader& r) : r_(r) {}
+    ~piecewise_mark_holder() {
+        if (r_.mark != 0) the_registry.piecewise_mark = 0;
+        r_.mark = 0;
+    }
+    piecewise_mark_holder(const piecewise_mark_holder&) = delete;
+    piecewise_mark_holder& operator=(const piecewise_mark_holder&) = delete;
+
+    /// Takes the mark, waiting (with the lock let go) while another dump
+    /// holds it. False if task t left the list meanwhile (`cursor`: its place).
+    bool take(const frame* t, const frame* cursor) {
+        registry& g = the_registry;
+        while (g.piecewise_mark != 0 && r_.mark == 0) {
+            g.lock.unlock();
+            yield_thread();
+            g.lock.lock();
+            if (cursor != nullptr && !locked_still_listed(t, *cursor)) return false;
+        }
+        renew();
         return true;
-    });
-}
+    }
+    /// A fresh mark, for a new start: frames marked before no longer count.
+    void renew() {
+        registry& g = the_registry;
+        g.last_piecewise_mark = g.last_piecewise_mark == ~std::uint32_t{0} ? 1 : g.last_piecewise_mark + 1;
+        g.piecewise_mark = r_.mark = g.last_piecewise_mark;
+        g.piecewise_disturbed = false;
+    }
 
-/// Copies the task rooted at t (under the lock): whole if it stands still,
-/// else the dumping thread's own path in it, else its root as running.
-inline void locked_copy_task(dump_reader& r, const frame* t, const frame* own, task_copy& out) {
-    out.frames.clear();
-    out.held = 0;
-    out.dynamic_names.clear();
-    locked_copy_identity(t, out);
-    if (locked_read_still_task(r, t)) {
-        out.view = task_view::whole;
-        locked_copy_subtree(r, t, out);
-    } else if (own != nullptr && t == root_of(own)) {  // looked up now: the lock was let go since the last task
-        out.view = task_view::own_chain;
-        unsigned depth = 0;
-        for (const frame* f = own; f->parent != nullptr; f = f->parent) ++depth;
-        out.frames.resize(depth + 1);
-        for (const frame* f = own; f != nullptr; f = f->parent, --depth) {
-            const frame_site* w = f->wait.load(order::relaxed);
-            out.frames[depth] = copy_of(f, w, f->wait_since.load(order::relaxed), depth, out);
-            if (depth == 0) break;
+private:
+    dump_reader& r_;
+};
+
+/// Walks t's subtree (r.walk), calling visit(f) for each frame: anything but
+/// `done` from it ends the walk. Every step counts against the hold.
+template <class Visit>
+walk_end locked_walk_task(dump_reader& r, const frame* t, Visit visit) {
+    r.walk.start(t);
+    for (;;) {
+        const frame* f = r.walk.step();
+        if (f != nullptr) {
+            const walk_end e = visit(f);
+            if (e != walk_end::done) return e;
+        } else if (r.walk.over()) {
+            return walk_end::done;
         }
-    } else {
-        out.view = task_view::running;
-        out.frames.push_back(copy_of(t, nullptr, 0, 0, out));
-        out.running_frames.clear();
-        locked_collect_running(t, r.path, out.running_frames, out.held);
+        const walk_end e = locked_count_visit(r, f);
+        if (e != walk_end::done) return e;
     }
 }
 
+/// Reads the state of every frame of t's subtree into r.first_read, in walk
+/// order. `running` when a frame runs (and is not parked by this dump) or is
+/// being changed right now.
+inline walk_end locked_read_states(dump_reader& r, const frame* t) {
+    r.first_read.clear();
+    return locked_walk_task(r, t, [&](const frame* f) {
+        read_state s{};
+        if (!read_wait(f, s.wait, s.since, s.changes) || (s.wait == nullptr && !is_parked_for_this_dump(f)))
+            return walk_end::running;
+        r.first_read.push_back(s);
+        return walk_end::done;
+    });
+}
+
+/// Reads the states of t's frames a second time, in the same order, and
+/// copies each frame as it goes: `changed` as soon as one differs from the
+/// first read (the copy is then of no use).
+inline walk_end locked_copy_if_unchanged(dump_reader& r, const frame* t, task_copy& out) {
+    std::size_t i = 0;
+    const walk_end e = locked_walk_task(r, t, [&](const frame* f) {
+        read_state s{};
+        if (i == r.first_read.size() || !read_wait(f, s.wait, s.since, s.changes) || !(s == r.first_read[i]))
+            return walk_end::changed;
+        ++i;
+        out.frames.push_back(copy_of(f, s.wait, s.since, static_cast<unsigned>(r.walk.depth()), out));
+        if (f->awaits_task != 0 && f->awaits_at == s.changes) out.frames.back().awaits_task = f->awaits_task;
+        return walk_end::done;
+    });
+    return e != walk_end::done || i == r.first_read.size() ? e : walk_end::changed;
+}
+
+/// Copies the task rooted at t whole if it stands still: nothing runs in it
+/// (but this dump's own parked frames) and two reads of all its frames find
+/// the same states with the same change counts (see above).
+inline walk_end locked_copy_still_task(dump_reader& r, const frame* t, task_copy& out) {
+    const walk_end e = locked_read_states(r, t);
+    if (e != walk_end::done) return e;
+    out.view = task_view::whole;
+    return locked_copy_if_unchanged(r, t, out);
+}
+
+/// The frames from f up to its root into r.chain, f first.
+inline walk_end locked_walk_up(dump_reader& r, const frame* f) {
+    r.chain.clear();
+    for (; f != nullptr; f = f->parent) {
+        r.chain.push_back(f);
+        const walk_end e = locked_count_visit(r, f);
+        if (e != walk_end::done) return e;
+    }
+    return walk_end::done;
+}
+
+/// The dumping thread's own task, which runs (its frames are parked, but
+/// another part of it runs): the path from the root to its running frame.
+/// `not_own` when `own` is not in t.
+inline walk_end locked_copy_own_chain(dump_reader& r, const frame* t, const frame* own, task_copy& out) {
+    walk_end e = locked_walk_up(r, own);
+    if (e != walk_end::done) return e;
+    if (r.chain.back() != t) return walk_end::not_own;
+    out.view = task_view::own_chain;
+    for (std::size_t depth = 0; depth < r.chain.size(); ++depth) {
+        const frame* f = r.chain[r.chain.size() - 1 - depth];
+        out.frames.push_back(copy_of(f, f->wait.load(order::relaxed), f->wait_since.load(order::relaxed),
+                                     static_cast<unsigned>(depth), out));
+        if ((e = locked_count_visit(r, f)) != walk_end::done) return e;
+    }
+    return walk_end::done;
+}
+
+/// A task that runs: its root, its running frames with their change counts
+/// (see task_copy::running_frames), and how many suspended coroutines it
+/// holds under a running frame. Such a coroutine was started while that frame
+/// ran and was not awaited by it: a spawn without ABT_SPAWN, an eager child
+/// not awaited yet, or a coroutine that an event loop run by that frame
+/// started (a framed main that runs the loop). A dump cannot tell which, so it
+/// says so (running_note) instead of hiding them behind one [running].
+inline walk_end locked_copy_running_task(dump_reader& r, const frame* t, task_copy& out) {
+    out.view = task_view::running;
+    out.frames.push_back(copy_of(t, nullptr, 0, 0, out));
+    return locked_walk_task(r, t, [&](const frame* f) {
+        if (is_running(f)) {
+            out.running_frames.emplace_back(f, f->wait_changes.load(order::relaxed));
+        } else if (r.walk.depth() != 0 && is_running(r.walk.parent()) && f->site->function_id != nullptr) {
+            // A suspended frame under a running one is the top of an activation
+            // of its own (frames of one activation run or wait together).
+            ++out.held;
+        }
+        return walk_end::done;
+    });
+}
+
+/// One try at copying t: whole, else (the own chain, else the running root)
+/// when it runs or `whole_tries_left` is 0.
+inline walk_end locked_try_copy_task(dump_reader& r, const frame* t, const frame* own, bool try_whole,
+                                     task_copy& out) {
+    out.frames.clear();
+    out.dynamic_names.clear();
+    out.running_frames.clear();
+    out.held = 0;
+    out.running_frames_known = true;
+    locked_copy_identity(t, out);
+    walk_end e = try_whole ? locked_copy_still_task(r, t, out) : walk_end::running;
+    if (e != walk_end::running) return e;
+    out.frames.clear();
+    out.dynamic_names.clear();
+    if (own != nullptr) {
+        e = locked_copy_own_chain(r, t, own, out);
+        if (e != walk_end::not_own) return e;
+        out.frames.clear();
+        out.dynamic_names.clear();
+    }
+    return locked_copy_running_task(r, t, out);
+}
+
+/// Copies the task rooted at t (see task_view): whole if it stands still,
+/// else the dumping thread's own path in it, else its root as running. Called,
+/// and returns, with the registry lock held; `cursor` follows t in the task
+/// list. A task of more than
+/// frames_per_hold / 2 frames is copied in pieces. False: t left the list
+/// during a pause (it ended, or joined another task), and nothing was copied.
+inline bool locked_copy_task(dump_reader& r, const frame* t, const frame* own, const frame& cursor,
+                             task_copy& out) {
+    r.out = &out;
+    piecewise_mark_holder piecewise(r);
+    // Tries spoiled by a change: a state between the two reads (three such
+    // and the task is taken to be running, as a task that never stands still
+    // is), or a link during a pause (three more, and its running frames are
+    // not looked for: a task whose links keep changing is running too).
+    int spoiled = 0;
+    for (;;) {
+        r.visits_left = frames_per_hold;
+        switch (locked_try_copy_task(r, t, own, spoiled < 3, out)) {
+        case walk_end::too_big:
+            if (!piecewise.take(t, &cursor)) return false;
+            break;
+        case walk_end::disturbed:
+            if (!locked_still_listed(t, cursor)) return false;
+            piecewise.renew();
+            if (++spoiled >= 6) {
+                out.frames.clear();
+                out.dynamic_names.clear();
+                out.running_frames.clear();
+                out.view = task_view::running;
+                out.frames.push_back(copy_of(t, nullptr, 0, 0, out));
+                out.running_frames_known = false;
+                return true;
+            }
+            break;
+        case walk_end::changed:
+            ++spoiled;
+            break;
+        default:
+            return true;
+        }
+    }
+}
+
+/// Whether a thread has tasks that it has not published yet (they run).
+inline bool locked_any_unpublished_task() {
+    bool any = false;
+    locked_for_each_thread_roots([&](const thread_state& ts) { any = any || ts.root_count != 0; });
+    return any;
+}
+
 /// Calls sink(const task_copy&) for every live task, oldest published first,
-/// then the unpublished (running) ones; never with a lock held. First waits,
-/// at most `wait_for_running` (0: not at all), for running tasks to suspend.
+/// then the unpublished (running) ones; never with a lock held. Waits at
+/// most `wait_for_running` in all (0: not at all) for running tasks to
+/// suspend: first for the unpublished ones (a task publishes itself at its
+/// first suspension, at the end of the list, ahead of the walk), then for
+/// each published task when its turn comes.
 template <class Sink>
 void for_each_task_copy(std::chrono::milliseconds wait_for_running, Sink sink) {
     dump_reader reader;
@@ -3883,6 +4192,22 @@ void for_each_task_copy(std::chrono::milliseconds wait_for_running, Sink sink) {
     frame* own = this_thread.current;
     task_copy copy;
     std::vector<task_copy> unpublished;
+    const auto deadline = std::chrono::steady_clock::now() + wait_for_running;
+    const auto may_wait = [&] {
+        return wait_for_running.count() > 0 && std::chrono::steady_clock::now() < deadline;
+    };
+    struct relock {  // takes the lock again on every exit, throws included
+        spinlock& lock;
+        ~relock() { lock.lock(); }
+    };
+    const auto wait_a_moment = [&] {
+        {
+            r.lock.unlock();
+            relock again{r.lock};
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+        copy.dumped_at = coarse_now_ns();
+    };
     lock_guard guard(r.lock);
     // Make this thread's frames visible and stable for the length of the dump;
     // `unpark` (destroyed before `guard`) undoes it on every exit, throws included.
@@ -3904,47 +4229,45 @@ void for_each_task_copy(std::chrono::milliseconds wait_for_running, Sink sink) {
             parked.push_back(f);
         }
     });
-    if (wait_for_running.count() > 0) {
-        const auto deadline = std::chrono::steady_clock::now() + wait_for_running;
-        while (locked_any_task_running(reader) && std::chrono::steady_clock::now() < deadline) {
-            r.lock.unlock();
-            std::this_thread::sleep_for(std::chrono::microseconds(200));
-            r.lock.lock();
-        }
-    }
+    while (locked_any_unpublished_task() && may_wait()) wait_a_moment();
     copy.dumped_at = coarse_now_ns();
-    // Each task is copied under the lock; the lock is let go between tasks,
-    // with a cursor marking the place, and the sink runs meanwhile. So a dump
-    // never holds the lock for longer than one task takes to copy. Each task
-    // is a consistent picture; tasks made or ended during the dump may or
-    // may not appear.
+    // Each task is copied under the lock (in pieces if it is big); the lock
+    // is let go between tasks, with a cursor marking the place, and the sink
+    // runs meanwhile. Each task is a consistent picture; tasks made or ended
+    // during the dump may or may not appear.
     frame cursor{};  // site == nullptr: a cursor (see is_dump_cursor)
+    struct cursor_remover {  // destroyed before `unpark` and `guard`: with the lock held
+        frame& cursor;
+        bool listed = false;
+        ~cursor_remover() {
+            if (listed) locked_remove_cursor(&cursor);
+        }
+    } remove_cursor{cursor};
     frame* t = r.tasks.first_child;
     while (t != nullptr) {
         if (is_dump_cursor(t)) {  // another dump's place
             t = t->next_sibling;
             continue;
         }
-        locked_copy_task(reader, t, own, copy);
         locked_insert_cursor_after(&cursor, t);
-        r.lock.unlock();
-        ABT_DETAIL_TRY {  // (without exceptions the sink cannot throw: a plain call)
-            sink(static_cast<const task_copy&>(copy));
-        } ABT_DETAIL_CATCH_ALL {
-            r.lock.lock();
-            locked_remove_cursor(&cursor);
-            ABT_DETAIL_RETHROW;
+        remove_cursor.listed = true;
+        bool listed = locked_copy_task(reader, t, own, cursor, copy);
+        while (listed && copy.view != task_view::whole && may_wait()) {
+            wait_a_moment();
+            listed = locked_still_listed(t, cursor) && locked_copy_task(reader, t, own, cursor, copy);
         }
-        r.lock.lock();
+        if (listed) {
+            r.lock.unlock();
+            relock again{r.lock};
+            sink(static_cast<const task_copy&>(copy));
+        }
         t = cursor.next_sibling;
         locked_remove_cursor(&cursor);
+        remove_cursor.listed = false;
     }
     locked_copy_thread_roots(unpublished, copy.dumped_at);
     r.lock.unlock();
-    struct relock {  // `guard` unlocks at the end, `unpark` needs the lock
-        spinlock& lock;
-        ~relock() { lock.lock(); }
-    } relock_at_exit{r.lock};
+    relock relock_at_exit{r.lock};  // `guard` unlocks at the end, `unpark` needs the lock
     for (const task_copy& u : unpublished) sink(u);
 }
 
@@ -5269,11 +5592,31 @@ ABT_DETAIL_OUT_OF_LINE bool awaiting_task(std::uint64_t id) {
 
 ABT_DETAIL_OUT_OF_LINE std::vector<location> backtrace() {
     std::vector<location> chain;
-    const detail::frame* f = detail::this_thread.current;
+    const detail::frame* f = detail::this_thread.current;  // runs here: it stays alive
     if (f == nullptr) return chain;
+    detail::dump_reader r;
+    r.trace = &chain;
     detail::lock_guard guard(detail::the_registry.lock);
-    for (; f != nullptr; f = f->parent) chain.push_back(f->site->where);
-    return chain;
+    // In holds of detail::frames_per_hold frames, as a dump (the chain may be
+    // a million frames long). A chain whose links keep changing while it is
+    // read in pieces (its frames' other children come and go: a join's) is
+    // read in one hold after 8 tries.
+    detail::piecewise_mark_holder piecewise(r);
+    for (int tries = 0;; ++tries) {
+        chain.clear();
+        r.visits_left = detail::frames_per_hold;
+        r.one_hold = tries == 8;
+        detail::walk_end e = detail::walk_end::done;
+        for (const detail::frame* g = f; g != nullptr; g = g->parent) {  // g->parent: only after a clean pause
+            chain.push_back(g->site->where);
+            if ((e = detail::locked_count_visit(r, g)) != detail::walk_end::done) break;
+        }
+        if (e == detail::walk_end::done) return chain;
+        if (e == detail::walk_end::too_big)
+            piecewise.take(f, nullptr);
+        else
+            piecewise.renew();
+    }
 }
 
 ABT_DETAIL_OUT_OF_LINE std::size_t task_count() {
@@ -5495,7 +5838,9 @@ struct watchdog::state {
                 // A task never published has run since it was made; else a
                 // frame of it has run since the first check that found it
                 // running with the same change count (the longest one counts).
-                std::uint64_t since = t.running_frames.empty() ? t.born_ns : now;
+                // (Unknown running frames: its links kept changing, so it
+                // does not stand still; nothing to judge this time.)
+                std::uint64_t since = !t.running_frames_known ? now : t.running_frames.empty() ? t.born_ns : now;
                 for (const auto& f : t.running_frames) {
                     std::uint64_t frame_since = now;
                     for (const running_frame& r : running)

@@ -360,6 +360,11 @@ public:
                 h.resume();
         }
     }
+    /// Unset again (no waiter may be waiting).
+    void reset() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        set_ = false;
+    }
     bool is_set() {
         std::lock_guard<std::mutex> lock(mutex_);
         return set_;

@@ -7,10 +7,13 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 using testing::count_of;
@@ -156,5 +159,197 @@ TEST_CASE("a task 200,000 frames deep: every dump works, from any thread, with o
 
     on_stack_of(big_stack, [] { deep_chain::release.set(); });  // the chain completes by symmetric transfer
     CHECK(root.done());
+    CHECK(abt::taskdump_tree(false).empty());
+}
+
+// ---- The registry lock during a dump of a huge task ---------------------------
+// A dump copies a task bigger than one hold (about 1,000 frames) in pieces,
+// letting go of the registry lock in between; a change to the links of a
+// frame it already visited makes it start that task again (see
+// "Copying tasks under the lock, in bounded holds" in the header).
+
+namespace deep {
+
+/// How many frames of a task made of `levels` recursive levels a test uses:
+/// at most 20,000 (many pieces), fewer where ABT_TEST_DEEP_LEVELS is small.
+constexpr int piecewise_levels = levels < 20000 ? levels : 20000;
+
+/// A deep chain whose innermost frame keeps changing the task's links: it
+/// awaits hop() again and again, each a child that suspends once (published
+/// under churn()) and ends on the pool's thread (unlinked), until `stop`.
+struct churning {
+    coro::thread_pool pool{1};
+    std::atomic<bool> stop{false};
+    std::atomic<long> hops{0};
+    coro::event finish;
+
+    coro::task<> hop() {
+        ABT_FRAMED();
+        co_await ABT_AWAIT(pool.schedule());
+        ++hops;
+    }
+    coro::task<> churn() {
+        ABT_FRAMED();
+        while (!stop.load()) co_await ABT_AWAIT(hop());
+        co_await ABT_AWAIT(finish.wait());
+    }
+    coro::task<> chain(int depth) {
+        ABT_FRAMED();
+        if (depth == 0)
+            co_await ABT_AWAIT(churn());
+        else
+            co_await ABT_AWAIT(chain(depth - 1));
+    }
+};
+
+/// A chain of `depth` + 1 frames waiting for its own event.
+inline coro::task<> waiting_chain(int depth, coro::event& ev) {
+    ABT_FRAMED();
+    if (depth == 0)
+        co_await ABT_AWAIT(ev.wait());
+    else
+        co_await ABT_AWAIT(waiting_chain(depth - 1, ev));
+}
+
+/// No torn tree: a task's frames form one chain, each one level below the
+/// one before, all named `name` but the last `last` (if any) of them.
+inline bool is_chain_of(const abt::task_snapshot& t, const std::string& name,
+                        const std::vector<std::string>& last = {}) {
+    const std::size_t n = t.frames.size();
+    if (n < last.size()) return false;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (t.frames[i].depth != i) return false;
+        const std::string& expected = i + last.size() >= n ? last[i + last.size() - n] : name;
+        if (t.frames[i].name != expected) return false;
+    }
+    return true;
+}
+
+/// Dumps that do not wait for running tasks.
+inline abt::dump_options at_once() {
+    abt::dump_options o;
+    o.wait_for_running = std::chrono::milliseconds(0);
+    return o;
+}
+
+}  // namespace deep
+
+TEST_CASE("a dump lets go of the registry lock while it copies a huge task, and shows it whole" *
+          doctest::skip(!ABT_ENABLED)) {
+    using namespace deep;
+    constexpr std::size_t big_stack = std::size_t{1} << 30;
+    deep_chain::release.reset();  // set by the test above
+    coro::task<> root = deep_chain::walk(levels);
+    on_stack_of(big_stack, [&] { root.start(); });
+    REQUIRE_FALSE(root.done());
+
+    // Another thread takes the lock (abt::task_count()) in a loop and counts;
+    // the dump's only task is the chain, so its copy runs from the call to
+    // the first visit. Under one hold the prober would get in at most twice
+    // (once before the dump took the lock, once after it let go of it).
+    std::atomic<bool> stop{false};
+    std::atomic<long> taken{0};
+    std::thread prober([&] {
+        while (!stop.load()) {
+            static_cast<void>(abt::task_count());
+            ++taken;
+        }
+    });
+    REQUIRE(testing::wait_until([&] { return taken.load() > 0; }));
+    long during_copy = -1;
+    std::size_t visits = 0;
+    const long before = taken.load();
+    abt::for_each_task(at_once(), [&](const abt::task_snapshot& t) {
+        if (visits++ == 0) during_copy = taken.load() - before;
+        CHECK(t.whole);
+        CHECK(t.frames.size() == frames);
+        CHECK(is_chain_of(t, "deep_chain::walk", {"deep_chain::leaf"}));
+        CHECK(t.frames.back().state == abt::frame_state::suspended);
+    });
+    stop = true;
+    prober.join();
+    CHECK(visits == 1);
+    MESSAGE("the prober took the lock " << during_copy << " times while the dump copied " << frames << " frames");
+    // Each read of the task walks down and back up its chain, 2 steps per
+    // frame, and a copy reads it twice: 4 * frames / 2048 pauses, each a
+    // chance for the prober (the dump waits for a thread that waits).
+    constexpr std::size_t frames_per_hold = 2048;  // abt::detail's (not there with ABT_ENABLED 0)
+    const long pauses = static_cast<long>(4 * frames / frames_per_hold);
+    CHECK(during_copy > (std::max)(2L, pauses / 8));
+
+    on_stack_of(big_stack, [] { deep_chain::release.set(); });
+    CHECK(root.done());
+    CHECK(abt::taskdump_tree(false).empty());
+}
+
+TEST_CASE("a huge task whose links change while a dump copies it in pieces: never torn, never read after a change" *
+          doctest::skip(!ABT_ENABLED)) {
+    using namespace deep;
+    constexpr std::size_t big_stack = std::size_t{1} << 30;
+    deep::churning c;
+    coro::task<> root = c.chain(piecewise_levels);
+    on_stack_of(big_stack, [&] { root.start(); });  // runs until the first hop suspends
+    REQUIRE(testing::wait_until([&] { return c.hops.load() > 10; }));
+
+    std::size_t whole = 0, running = 0;
+    for (int i = 0; i < 20; ++i) {
+        abt::for_each_task(at_once(), [&](const abt::task_snapshot& t) {
+            if (t.frames[0].name != "deep::churning::chain") return;  // a hop between its suspension and its end
+            if (t.whole) {
+                ++whole;
+                // The chain, churn(), and hop() if one was suspended then.
+                CHECK((is_chain_of(t, "deep::churning::chain", {"deep::churning::churn"}) ||
+                       is_chain_of(t, "deep::churning::chain", {"deep::churning::churn", "deep::churning::hop"})));
+                CHECK(t.frames.size() >= static_cast<std::size_t>(piecewise_levels) + 2);
+                for (const abt::frame_snapshot& f : t.frames) CHECK(f.state == abt::frame_state::suspended);
+            } else {
+                ++running;
+                CHECK(t.frames.size() == 1);  // its root: it runs
+            }
+        });
+    }
+    CHECK(whole + running == 20);
+    MESSAGE("shown whole " << whole << " times, running " << running << " times, during " << c.hops.load()
+                           << " hops");
+
+    c.stop = true;
+    REQUIRE(testing::wait_until([&] { return abt::taskdump_tree(false).find("churn") != std::string::npos &&
+                                             abt::taskdump_tree(false).find("hop") == std::string::npos; }));
+    on_stack_of(big_stack, [&] { c.finish.set(); });
+    CHECK(root.done());
+}
+
+TEST_CASE("tasks that end while a dump copies them in pieces are skipped, never read after they end" *
+          doctest::skip(!ABT_ENABLED)) {
+    using namespace deep;
+    constexpr int tasks = 8;
+    constexpr int depth = 3000;  // 3,001 frames: a few pieces each
+    std::vector<std::unique_ptr<coro::event>> events;
+    std::vector<coro::task<>> chains;
+    for (int i = 0; i < tasks; ++i) {
+        events.push_back(std::make_unique<coro::event>());
+        chains.push_back(waiting_chain(depth, *events.back()));
+        chains.back().start();
+    }
+    // Another thread ends them one by one while dumps run.
+    std::thread ender([&] {
+        for (int i = 0; i < tasks; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            events[static_cast<std::size_t>(i)]->set();
+        }
+    });
+    std::size_t dumps = 0;
+    for (bool any = true; any; ++dumps) {
+        any = false;
+        abt::for_each_task(at_once(), [&](const abt::task_snapshot& t) {
+            any = true;
+            if (!t.whole) return;  // ending right now: its root only
+            CHECK(t.frames.size() == static_cast<std::size_t>(depth) + 1);
+            CHECK(is_chain_of(t, "deep::waiting_chain"));
+        });
+    }
+    ender.join();
+    MESSAGE(dumps << " dumps while " << tasks << " tasks of " << depth + 1 << " frames ended");
+    for (coro::task<>& t : chains) CHECK(t.done());
     CHECK(abt::taskdump_tree(false).empty());
 }

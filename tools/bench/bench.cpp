@@ -2,6 +2,7 @@
 // runs next to a bare twin in the same binary; tools/bench/table.py turns the
 // JSON output into the table that README's Performance section shows.
 #include "cases.hpp"
+#include "../../tests/deep_chain.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -252,6 +253,54 @@ void case7_root_frame_during_dumps(benchmark::State& state) {
 BENCHMARK(case7_nested_frame_during_dumps)->Arg(0)->Arg(1)->Iterations(smoke ? 100 : 20000);
 BENCHMARK(case7_root_frame_during_dumps)->Arg(0)->Arg(1)->Iterations(smoke ? 100 : 20000);
 
+// ---- case 7, lock: the longest wait for the registry lock during a dump --------
+
+/// Runs `dump` once per iteration while another thread takes the registry
+/// lock (abt::task_count()) in a loop, timing each call: a dump holds the
+/// lock while it copies a task, at most frames_per_hold frames at a time.
+/// Reports the longest call and the 99.99th percentile (the longest also
+/// counts the times the VM or the kernel stopped that thread).
+template <class Dump>
+void measure_lock_wait(benchmark::State& state, Dump dump) {
+    std::atomic<bool> stop{false};
+    std::vector<float> waits_us;  // the prober's, read after it is joined
+    waits_us.reserve(std::size_t{1} << 26);
+    std::thread prober([&] {
+        pin_to_core(1);
+        while (!stop.load(std::memory_order_relaxed)) {
+            const auto start = std::chrono::steady_clock::now();
+            benchmark::DoNotOptimize(abt::task_count());
+            const float us = std::chrono::duration<float, std::micro>(std::chrono::steady_clock::now() - start).count();
+            if (waits_us.size() < waits_us.capacity()) waits_us.push_back(us);
+        }
+    });
+    pin_to_core(0);
+    for (auto _ : state) dump();
+    stop = true;
+    prober.join();
+    std::sort(waits_us.begin(), waits_us.end());
+    const auto at = [&](double q) {
+        return waits_us.empty() ? 0.0 : static_cast<double>(waits_us[static_cast<std::size_t>(q * static_cast<double>(waits_us.size() - 1))]);
+    };
+    state.counters["lock_wait_p9999_us"] = at(0.9999);
+    state.counters["lock_wait_max_us"] = at(1.0);
+}
+
+/// One task 200,002 frames deep (a framed coroutine that recurses), dumped
+/// with dump() to /dev/null; 0.2.0 copied it in one hold (18-37 ms here).
+void case7_lock_wait_deep_task(benchmark::State& state) {
+    const int levels = smoke ? 3000 : 200000;
+    coro::task<> root = deep_chain::walk(levels);
+    deep_chain::on_stack_of(std::size_t{1} << 30, [&] { root.start(); });
+    std::FILE* null = std::fopen("/dev/null", "w");
+    measure_lock_wait(state, [&] { abt::dump(null, abt::dump_options{}); });
+    std::fclose(null);
+    deep_chain::on_stack_of(std::size_t{1} << 30, [] { deep_chain::release.set(); });
+    deep_chain::release.reset();  // for the next run
+    state.counters["frames"] = levels + 2;
+}
+BENCHMARK(case7_lock_wait_deep_task)->Unit(benchmark::kMillisecond)->Iterations(smoke ? 1 : 5);
+
 // ---- case 8: dumps of a million tasks: time, and the memory they take --------
 
 /// Heap accounting for case 8 only: operator new and delete below count the
@@ -313,6 +362,17 @@ void case8_dump_million(benchmark::State& state) {
     state.counters["peak_extra_heap_bytes"] = static_cast<double>(extra);
 }
 BENCHMARK(case8_dump_million)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iterations(smoke ? 1 : 3);
+
+/// Case 7, lock, again with case 8's million tasks of 3 frames (one hold per
+/// task), dumped with dump() to /dev/null.
+void case7_lock_wait_million_tasks(benchmark::State& state) {
+    million();
+    std::FILE* null = std::fopen("/dev/null", "w");
+    measure_lock_wait(state, [&] { abt::dump(null, abt::dump_options{}); });
+    std::fclose(null);
+    state.counters["tasks"] = static_cast<double>(abt::task_count());
+}
+BENCHMARK(case7_lock_wait_million_tasks)->Unit(benchmark::kMillisecond)->Iterations(smoke ? 1 : 3);
 
 }  // namespace
 
