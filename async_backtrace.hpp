@@ -1670,6 +1670,15 @@ inline void init_listed_fields(frame* f) {
 /// std::this_thread::yield(), out of line in the separate mode (<thread>).
 ABT_DETAIL_OUT_OF_LINE void yield_thread() noexcept;
 
+/// Tells the core that this is a spin-wait loop.
+inline void cpu_relax() noexcept {
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_ia32_pause();
+#elif (defined(__GNUC__) || defined(__clang__)) && defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /// A test-and-test-and-set lock. Critical sections are short except dumps,
 /// so waiters spin briefly, then yield. It is not fair: a holder that lets
 /// go and takes it again at once seldom lets a waiter in, so a dump that
@@ -1677,32 +1686,39 @@ ABT_DETAIL_OUT_OF_LINE void yield_thread() noexcept;
 /// waits for that thread to take the lock first (pause_hold).
 class spinlock {
 public:
-    void lock() noexcept {
-        for (unsigned spins = 0;; ++spins) {
-            // acquire: pairs with unlock's release; publishes the guarded data.
-            if (!locked_.exchange(true, order::acquire)) return;
-            waiting_.store(true, order::relaxed);  // only when it is contended
-            while (locked_.load(order::relaxed)) {
-                if (++spins > 64) yield_thread();
-            }
-        }
-    }
+    void lock() noexcept { acquire(true); }
+    /// lock() that leaves no waiting hint (a dump taking the lock back after
+    /// a pause: its own wait must not make its next pause wait).
+    void lock_quietly() noexcept { acquire(false); }
     void unlock() noexcept { locked_.store(false, order::release); }
 
     /// Whether a thread has waited for the lock since the last call (a hint:
     /// it may have taken it and gone since). The holder calls it.
     bool take_waiting_hint() noexcept { return waiting_.exchange(false, order::relaxed); }
-    /// After unlock(): waits until another thread holds the lock, for a few
-    /// microseconds at most (a waiter that yielded its core looks again
-    /// within about one).
+    /// Right after unlock(): waits a little for another thread to take the
+    /// lock: spins briefly (a waiter on another core), then yields once (one
+    /// that yielded this core). It may have come and gone already.
     void wait_for_taker() const noexcept {
-        for (unsigned i = 0; i < 20000 && !locked_.load(order::relaxed); ++i) {
+        for (unsigned i = 0; i < 256; ++i) {
+            if (locked_.load(order::relaxed)) return;
+            cpu_relax();
         }
+        if (!locked_.load(order::relaxed)) yield_thread();
     }
 
 private:
+    void acquire(bool leave_hint) noexcept {
+        for (unsigned spins = 0;; ++spins) {
+            // acquire: pairs with unlock's release; publishes the guarded data.
+            if (!locked_.exchange(true, order::acquire)) return;
+            if (leave_hint) waiting_.store(true, order::relaxed);  // only when it is contended
+            while (locked_.load(order::relaxed)) {
+                if (++spins > 64) yield_thread();
+            }
+        }
+    }
     atomic_cell<bool> locked_{false};
-    atomic_cell<bool> waiting_{false};  // see take_waiting_hint
+    atomic_cell<bool> waiting_{false};  // see take_waiting_hint; a hint, so relaxed
 };
 
 class lock_guard {
@@ -3671,8 +3687,9 @@ struct task_copy {
     // pieces: running_frames and held were not looked for (see
     // locked_copy_task).
     bool running_frames_known = true;
-    // When the dump began copying (coarse_now_ns, once per dump, after its
-    // wait): what wait times and ages are measured against.
+    // When the dump began copying (coarse_now_ns, after its wait, and again
+    // after each wait for a running task): what wait times and ages are
+    // measured against.
     std::uint64_t dumped_at = 0;
 };
 
@@ -3817,9 +3834,11 @@ void for_each_running_on_this_thread(Visit visit) {
 // Nothing grows under the lock either: the vectors a piece appends to are
 // given room for one more piece during each pause (pause_hold).
 
-/// How many frames a dump visits under one hold of the registry lock (make
-/// bench's case 9 measures the longest hold). A task copied whole is read
-/// twice, so tasks of up to frames_per_hold / 2 frames take one hold.
+/// How many steps of its walk over a task (down to a frame, across to a
+/// sibling, back up one level) a dump takes under one hold of the registry
+/// lock (make bench's case 7 lock rows time the waits). A task copied whole
+/// is read twice, each read down and back up, so tasks of up to about
+/// frames_per_hold / 4 frames take one hold.
 constexpr std::size_t frames_per_hold = 2048;
 
 /// Makes room in v for n more elements, so that appending them later (under
@@ -3908,9 +3927,14 @@ struct dump_reader {
     task_copy* out = nullptr;            // the copy being made (pause_hold gives it room)
     std::vector<location>* trace = nullptr;  // backtrace()'s
     // ---- the current hold ----
-    std::size_t visits_left = frames_per_hold;
+    std::size_t visits_left = frames_per_hold;  // steps this hold may still take
     std::uint32_t mark = 0;  // piecewise: the registry's piecewise_mark; 0: one hold, no pauses
     bool one_hold = false;   // no limit (backtrace()'s last resort)
+    // The root of the dumping thread's own running frame, once a walk up
+    // found it (null: not yet): other running tasks are not walked up again.
+    // A root that changes later in the dump (another thread moved a part of
+    // the chain to a task of its own) shows that task as [running].
+    const frame* own_root = nullptr;
 };
 
 /// Lets go of the registry lock between two pieces of a copy, and meanwhile
@@ -3922,8 +3946,9 @@ inline void pause_hold(dump_reader& r) {
     lock.unlock();
     struct relock {  // on every exit, a failed allocation included
         spinlock& l;
-        ~relock() { l.lock(); }
+        ~relock() { l.lock_quietly(); }
     } relock_at_exit{lock};
+    if (someone_waits) lock.wait_for_taker();
     r.walk.make_room(frames_per_hold);
     reserve_room(r.first_read, frames_per_hold);
     reserve_room(r.chain, frames_per_hold);
@@ -3932,21 +3957,25 @@ inline void pause_hold(dump_reader& r) {
         reserve_room(r.out->running_frames, frames_per_hold);
     }
     if (r.trace != nullptr) reserve_room(*r.trace, frames_per_hold);
-    if (someone_waits) lock.wait_for_taker();
+    r.visits_left = frames_per_hold;  // a new hold
+}
+
+/// Marks frame f as visited by a piecewise copy (before anything of it is
+/// read: any later change to its links is then seen).
+inline void locked_mark(const dump_reader& r, const frame* f) {
+    if (r.mark != 0) f->piecewise_mark = r.mark;
 }
 
 /// Counts frame f, just visited (null: a step up), against this hold, and
-/// marks it if the copy is piecewise. When the hold has visited
-/// frames_per_hold frames: a piecewise copy pauses (disturbed if a marked
-/// frame's links changed meanwhile); any other gives up (too_big). `done`:
-/// go on.
+/// marks it. When the hold has taken frames_per_hold steps: a piecewise copy
+/// pauses (disturbed if a marked frame's links changed meanwhile); any other
+/// gives up (too_big). `done`: go on.
 inline walk_end locked_count_visit(dump_reader& r, const frame* f) {
     if (r.one_hold) return walk_end::done;
-    if (r.mark != 0 && f != nullptr) f->piecewise_mark = r.mark;
+    if (f != nullptr) locked_mark(r, f);
     if (--r.visits_left != 0) return walk_end::done;
     if (r.mark == 0) return walk_end::too_big;
     pause_hold(r);
-    r.visits_left = frames_per_hold;
     return the_registry.piecewise_disturbed ? walk_end::disturbed : walk_end::done;
 }
 
@@ -4005,6 +4034,7 @@ walk_end locked_walk_task(dump_reader& r, const frame* t, Visit visit) {
     for (;;) {
         const frame* f = r.walk.step();
         if (f != nullptr) {
+            locked_mark(r, f);
             const walk_end e = visit(f);
             if (e != walk_end::done) return e;
         } else if (r.walk.over()) {
@@ -4071,9 +4101,11 @@ inline walk_end locked_walk_up(dump_reader& r, const frame* f) {
 /// another part of it runs): the path from the root to its running frame.
 /// `not_own` when `own` is not in t.
 inline walk_end locked_copy_own_chain(dump_reader& r, const frame* t, const frame* own, task_copy& out) {
+    if (r.own_root != nullptr && r.own_root != t) return walk_end::not_own;
     walk_end e = locked_walk_up(r, own);
     if (e != walk_end::done) return e;
-    if (r.chain.back() != t) return walk_end::not_own;
+    r.own_root = r.chain.back();
+    if (r.own_root != t) return walk_end::not_own;
     out.view = task_view::own_chain;
     for (std::size_t depth = 0; depth < r.chain.size(); ++depth) {
         const frame* f = r.chain[r.chain.size() - 1 - depth];
@@ -4107,7 +4139,7 @@ inline walk_end locked_copy_running_task(dump_reader& r, const frame* t, task_co
 }
 
 /// One try at copying t: whole, else (the own chain, else the running root)
-/// when it runs or `whole_tries_left` is 0.
+/// when it runs or `try_whole` is false.
 inline walk_end locked_try_copy_task(dump_reader& r, const frame* t, const frame* own, bool try_whole,
                                      task_copy& out) {
     out.frames.clear();
@@ -4115,6 +4147,7 @@ inline walk_end locked_try_copy_task(dump_reader& r, const frame* t, const frame
     out.running_frames.clear();
     out.held = 0;
     out.running_frames_known = true;
+    locked_mark(r, t);  // first: the walk up the own chain may pause before t is visited
     locked_copy_identity(t, out);
     walk_end e = try_whole ? locked_copy_still_task(r, t, out) : walk_end::running;
     if (e != walk_end::running) return e;
@@ -4132,12 +4165,14 @@ inline walk_end locked_try_copy_task(dump_reader& r, const frame* t, const frame
 /// Copies the task rooted at t (see task_view): whole if it stands still,
 /// else the dumping thread's own path in it, else its root as running. Called,
 /// and returns, with the registry lock held; `cursor` follows t in the task
-/// list. A task of more than
-/// frames_per_hold / 2 frames is copied in pieces. False: t left the list
-/// during a pause (it ended, or joined another task), and nothing was copied.
+/// list. A task bigger than one hold (more than about frames_per_hold / 4
+/// frames: two reads, each down and back up) is copied in pieces. False: t
+/// left the list during a pause (it ended, or joined another task), and
+/// nothing was copied.
 inline bool locked_copy_task(dump_reader& r, const frame* t, const frame* own, const frame& cursor,
                              task_copy& out) {
     r.out = &out;
+    r.visits_left = frames_per_hold;  // the caller has just taken the lock
     piecewise_mark_holder piecewise(r);
     // Tries spoiled by a change: a state between the two reads (three such
     // and the task is taken to be running, as a task that never stands still
@@ -4145,10 +4180,11 @@ inline bool locked_copy_task(dump_reader& r, const frame* t, const frame* own, c
     // not looked for: a task whose links keep changing is running too).
     int spoiled = 0;
     for (;;) {
-        r.visits_left = frames_per_hold;
         switch (locked_try_copy_task(r, t, own, spoiled < 3, out)) {
-        case walk_end::too_big:
+        case walk_end::too_big:  // this hold is spent: on with marks, from a new hold
             if (!piecewise.take(t, &cursor)) return false;
+            pause_hold(r);
+            if (!locked_still_listed(t, cursor)) return false;
             break;
         case walk_end::disturbed:
             if (!locked_still_listed(t, cursor)) return false;
@@ -4157,6 +4193,7 @@ inline bool locked_copy_task(dump_reader& r, const frame* t, const frame* own, c
                 out.frames.clear();
                 out.dynamic_names.clear();
                 out.running_frames.clear();
+                out.held = 0;
                 out.view = task_view::running;
                 out.frames.push_back(copy_of(t, nullptr, 0, 0, out));
                 out.running_frames_known = false;
@@ -5604,7 +5641,6 @@ ABT_DETAIL_OUT_OF_LINE std::vector<location> backtrace() {
     detail::piecewise_mark_holder piecewise(r);
     for (int tries = 0;; ++tries) {
         chain.clear();
-        r.visits_left = detail::frames_per_hold;
         r.one_hold = tries == 8;
         detail::walk_end e = detail::walk_end::done;
         for (const detail::frame* g = f; g != nullptr; g = g->parent) {  // g->parent: only after a clean pause
@@ -5612,10 +5648,12 @@ ABT_DETAIL_OUT_OF_LINE std::vector<location> backtrace() {
             if ((e = detail::locked_count_visit(r, g)) != detail::walk_end::done) break;
         }
         if (e == detail::walk_end::done) return chain;
-        if (e == detail::walk_end::too_big)
+        if (e == detail::walk_end::too_big) {  // this hold is spent: on with marks, from a new hold
             piecewise.take(f, nullptr);
-        else
+            detail::pause_hold(r);
+        } else {
             piecewise.renew();
+        }
     }
 }
 
@@ -5838,9 +5876,15 @@ struct watchdog::state {
                 // A task never published has run since it was made; else a
                 // frame of it has run since the first check that found it
                 // running with the same change count (the longest one counts).
-                // (Unknown running frames: its links kept changing, so it
-                // does not stand still; nothing to judge this time.)
-                std::uint64_t since = !t.running_frames_known ? now : t.running_frames.empty() ? t.born_ns : now;
+                // Unknown running frames (its links kept changing while it
+                // was copied): nothing to judge this time, and what the
+                // checks before found is kept for the next.
+                if (!t.running_frames_known) {
+                    for (const running_frame& r : running)
+                        if (r.task == t.id) seen.push_back(r);
+                    return;
+                }
+                std::uint64_t since = t.running_frames.empty() ? t.born_ns : now;
                 for (const auto& f : t.running_frames) {
                     std::uint64_t frame_since = now;
                     for (const running_frame& r : running)
