@@ -400,10 +400,13 @@ bench-deep: $(BUILD)/bench-deep
 $(BUILD)/hotpath: tools/bench/hotpath.cpp tools/bench/cases.hpp $(HEADER) tests/coro.hpp | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(BENCH_FLAGS) $< -o $@ -pthread
 
-hotpath: $(BUILD)/hotpath
+$(BUILD)/hotpath-asio: tools/bench/hotpath_asio.cpp $(HEADER) $(ASIO_HEADER) | $(BUILD) deps
+	$(GXX) $(STD) $(WARNINGS) $(BENCH_FLAGS) $< -o $@ -pthread
+
+hotpath: $(BUILD)/hotpath $(BUILD)/hotpath-asio
 	@command -v valgrind >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq valgrind >/dev/null; } || \
 	  { echo "missing: valgrind (run: sudo apt-get install -y valgrind)"; exit 1; }
-	sh tools/bench/hotpath.sh ./$(BUILD)/hotpath
+	sh tools/bench/hotpath.sh ./$(BUILD)/hotpath ./$(BUILD)/hotpath-asio
 
 # ---- compile cost: what the header costs a translation unit ----------------------
 # tools/compile_cost/tu.cpp against its bare twin, g++ and clang++, -O0 and -O2,

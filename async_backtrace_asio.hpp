@@ -163,15 +163,62 @@ const void* stack_of(AwaitableHandler& handler) {
     return handler.entry_point();
 }
 
+/// An operation's completion handler (use_awaitable's: it resumes the
+/// coroutine stack, on the thread that calls it, before it returns), with
+/// the frames the operation suspended: they resume first, on that thread,
+/// so before the result or the error reaches the coroutine, and exactly once.
+/// If the handler throws before the stack ran (copying a result into it
+/// threw), they wait again at the same site, as the stack does. A handler
+/// destroyed uncalled (its io_context destroyed) leaves them suspended, and
+/// the coroutine frames that hold them are destroyed with it. Everything
+/// asio associates with a handler is the inner handler's.
+template <class Handler>
+class resuming_handler {
+public:
+    using executor_type = ::ABT_DETAIL_ASIO_NS::associated_executor_t<Handler>;
+    using allocator_type = ::ABT_DETAIL_ASIO_NS::associated_allocator_t<Handler>;
+    using cancellation_slot_type = ::ABT_DETAIL_ASIO_NS::associated_cancellation_slot_t<Handler>;
+
+    resuming_handler(Handler&& handler, const detail::chain_suspension& suspended, const detail::frame_site* site)
+        : handler_(std::move(handler)), suspended_(suspended), site_(site) {}
+
+    executor_type get_executor() const noexcept { return ::ABT_DETAIL_ASIO_NS::get_associated_executor(handler_); }
+    allocator_type get_allocator() const noexcept { return ::ABT_DETAIL_ASIO_NS::get_associated_allocator(handler_); }
+    cancellation_slot_type get_cancellation_slot() const noexcept {
+        return ::ABT_DETAIL_ASIO_NS::get_associated_cancellation_slot(handler_);
+    }
+
+    template <class... Results>
+    void operator()(Results&&... results) {
+        detail::resume_running_chain(suspended_);
+        ABT_DETAIL_TRY {
+            handler_(std::forward<Results>(results)...);
+        } ABT_DETAIL_CATCH_ALL {
+            // The stack ran: its frames went on (and, for the error to come
+            // out here, ended). Else they are still current here: suspend again.
+            if (suspended_.innermost != nullptr && detail::this_thread.current == suspended_.innermost)
+                detail::end_chain_suspend(detail::suspend_running_chain(site_, false, suspended_.chain));
+            ABT_DETAIL_RETHROW;
+        }
+    }
+
+private:
+    Handler handler_;
+    detail::chain_suspension suspended_;
+    const detail::frame_site* site_;  // the operation's call site
+};
+
 }  // namespace ABT_DETAIL_ASIO_FLAVOUR
 }  // namespace asio_support
 }  // namespace abt
 
-/// The operation is started through asio::use_awaitable; its initiation runs
-/// after the coroutine stack suspended (asio's rule), on the thread that ran
-/// it, and suspends that thread's frames; this coroutine resumes on the thread
-/// that pumps the stack again, and resumes them there before returning the
-/// result (or rethrowing the error).
+/// The operation is started through asio::use_awaitable, with its
+/// initiation and its handler wrapped: the initiation runs after the
+/// coroutine stack suspended (asio's rule), on the thread that ran it, and
+/// suspends that thread's frames first; the handler resumes them on the
+/// thread that calls it, which then pumps the stack (resuming_handler). No
+/// coroutine of its own: the operation costs what use_awaitable's does, plus
+/// the frames' suspension and resumption.
 template <class Executor, class R, class... Args>
 class ABT_DETAIL_ASIO_NS::async_result<
     ::abt::asio_support::traced_t<::ABT_DETAIL_ASIO_NS::use_awaitable_t<Executor>>, R(Args...)> {
@@ -184,41 +231,23 @@ public:
     template <class Initiation, class... InitArgs>
     static return_type initiate(Initiation initiation, ::abt::asio_support::traced_t<plain_token> traced,
                                 InitArgs... args) {
-        ::abt::detail::chain_suspension chain;
         // Awaiting a co_spawn is a join of one: the coroutine it starts at
         // once is the awaiting frame's child.
         const bool join = traced.join || ::abt::asio_support::starts_coroutine_stack<Initiation>::value;
-        auto suspend_then_initiate = [&chain, site = traced.site, join, init = std::move(initiation)](
+        auto suspend_then_initiate = [site = traced.site, join, init = std::move(initiation)](
                                          auto&& handler, auto&&... init_args) mutable {
-            // `chain` lives in this coroutine's frame, which the operation's
-            // completion may resume and end on another thread before `init`
-            // returns: after `init`, only the local copy is used.
+            using handler_type = std::decay_t<decltype(handler)>;
+            // The completion may resume the stack and end it on another
+            // thread before `init` returns: after `init`, only this local
+            // copy of the suspension is used.
             const ::abt::detail::chain_suspension suspended =
                 ::abt::detail::suspend_running_chain(site, join, ::abt::asio_support::stack_of(handler));
-            chain = suspended;
             ::abt::asio_support::end_chain_suspend_at_exit end{suspended};
-            std::move(init)(std::forward<decltype(handler)>(handler), std::forward<decltype(init_args)>(init_args)...);
+            std::move(init)(::abt::asio_support::resuming_handler<handler_type>(std::move(handler), suspended, site),
+                            std::forward<decltype(init_args)>(init_args)...);
         };
-        // The frames resume exactly once, before the result or the error
-        // (also one from moving the result) leaves this coroutine.
-        using value_type = typename return_type::value_type;
-        using result_holder = std::optional<std::conditional_t<std::is_void_v<value_type>, char, value_type>>;
-        result_holder result;
-        std::exception_ptr error;
-        try {
-            if constexpr (std::is_void_v<value_type>) {
-                co_await ::ABT_DETAIL_ASIO_NS::async_initiate<plain_token, R(Args...)>(
-                    std::move(suspend_then_initiate), traced.token, std::move(args)...);
-            } else {
-                result.emplace(co_await ::ABT_DETAIL_ASIO_NS::async_initiate<plain_token, R(Args...)>(
-                    std::move(suspend_then_initiate), traced.token, std::move(args)...));
-            }
-        } catch (...) {
-            error = std::current_exception();
-        }
-        ::abt::detail::resume_running_chain(chain);
-        if (error) std::rethrow_exception(error);
-        if constexpr (!std::is_void_v<value_type>) co_return std::move(*result);
+        return ::ABT_DETAIL_ASIO_NS::async_initiate<plain_token, R(Args...)>(std::move(suspend_then_initiate),
+                                                                             traced.token, std::move(args)...);
     }
 };
 
