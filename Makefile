@@ -379,7 +379,7 @@ BENCH_FLAGS := -O2 -DNDEBUG
 $(BUILD)/bench: tools/bench/bench.cpp tools/bench/cases.hpp $(HEADER) tests/coro.hpp tests/deep_chain.hpp | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(BENCH_FLAGS) $< -o $@ -lbenchmark -pthread
 
-$(BUILD)/bench-asio: tools/bench/bench_asio.cpp $(HEADER) $(ASIO_HEADER) | $(BUILD) deps
+$(BUILD)/bench-asio: tools/bench/bench_asio.cpp tools/bench/asio_cases.hpp $(HEADER) $(ASIO_HEADER) | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(BENCH_FLAGS) $< -o $@ -lbenchmark -pthread
 
 bench: $(BUILD)/bench $(BUILD)/bench-asio
@@ -400,7 +400,7 @@ bench-deep: $(BUILD)/bench-deep
 $(BUILD)/hotpath: tools/bench/hotpath.cpp tools/bench/cases.hpp $(HEADER) tests/coro.hpp | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(BENCH_FLAGS) $< -o $@ -pthread
 
-$(BUILD)/hotpath-asio: tools/bench/hotpath_asio.cpp $(HEADER) $(ASIO_HEADER) | $(BUILD) deps
+$(BUILD)/hotpath-asio: tools/bench/hotpath_asio.cpp tools/bench/asio_cases.hpp $(HEADER) $(ASIO_HEADER) | $(BUILD) deps
 	$(GXX) $(STD) $(WARNINGS) $(BENCH_FLAGS) $< -o $@ -pthread
 
 hotpath: $(BUILD)/hotpath $(BUILD)/hotpath-asio

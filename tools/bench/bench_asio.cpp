@@ -1,9 +1,7 @@
 // The cost of async_backtrace_asio.hpp's ABT_USE_AWAITABLE (make bench): a
 // framed asio coroutine awaiting asio::post 1000 times on a one-thread
 // io_context, against the same coroutine unframed with asio::use_awaitable.
-#include <cstddef>  // before asio: see async_backtrace_asio.hpp
-
-#include "../../async_backtrace_asio.hpp"
+#include "asio_cases.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -11,17 +9,9 @@
 
 namespace {
 
-constexpr int posts_per_iteration = 1000;
+using namespace bench_asio_cases;
 
-asio::awaitable<void> posts_framed(int n) {
-    ABT_FRAMED();
-    auto ex = co_await asio::this_coro::executor;
-    for (int i = 0; i < n; ++i) co_await asio::post(ex, ABT_USE_AWAITABLE);
-}
-asio::awaitable<void> posts_bare(int n) {
-    auto ex = co_await asio::this_coro::executor;
-    for (int i = 0; i < n; ++i) co_await asio::post(ex, asio::use_awaitable);
-}
+constexpr int posts_per_iteration = 1000;
 
 template <asio::awaitable<void> (*Posts)(int)>
 void run_posts(benchmark::State& state) {

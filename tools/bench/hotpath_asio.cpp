@@ -2,26 +2,12 @@
 // framed asio coroutine on a one-thread io_context (bench_asio.cpp's case),
 // or, with "bare", the same unframed with asio::use_awaitable; callgrind
 // counts two values of N (see hotpath.cpp). Usage: hotpath-asio N [bare]
-#include <cstddef>  // before asio: see async_backtrace_asio.hpp
-
-#include "../../async_backtrace_asio.hpp"
+#include "asio_cases.hpp"
 
 #include <cstdlib>
 #include <cstring>
 
-namespace {
-
-asio::awaitable<void> posts_framed(int n) {
-    ABT_FRAMED();
-    auto ex = co_await asio::this_coro::executor;
-    for (int i = 0; i < n; ++i) co_await asio::post(ex, ABT_USE_AWAITABLE);
-}
-asio::awaitable<void> posts_bare(int n) {
-    auto ex = co_await asio::this_coro::executor;
-    for (int i = 0; i < n; ++i) co_await asio::post(ex, asio::use_awaitable);
-}
-
-}  // namespace
+using namespace bench_asio_cases;
 
 int main(int argc, char** argv) {
     if (argc < 2) return 2;
