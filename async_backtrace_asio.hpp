@@ -180,7 +180,11 @@ public:
     using cancellation_slot_type = ::ABT_DETAIL_ASIO_NS::associated_cancellation_slot_t<Handler>;
 
     resuming_handler(Handler&& handler, const detail::chain_suspension& suspended, const detail::frame_site* site)
-        : handler_(std::move(handler)), suspended_(suspended), site_(site) {}
+        : handler_(std::move(handler)),
+          innermost_(suspended.innermost),
+          outermost_(suspended.outermost),
+          chain_(suspended.chain),
+          site_(site) {}
 
     executor_type get_executor() const noexcept { return ::ABT_DETAIL_ASIO_NS::get_associated_executor(handler_); }
     allocator_type get_allocator() const noexcept { return ::ABT_DETAIL_ASIO_NS::get_associated_allocator(handler_); }
@@ -190,21 +194,35 @@ public:
 
     template <class... Results>
     void operator()(Results&&... results) {
-        detail::resume_running_chain(suspended_);
+        detail::chain_suspension suspended;
+        suspended.innermost = innermost_;
+        suspended.outermost = outermost_;
+        suspended.chain = chain_;
+        detail::resume_running_chain(suspended);
         ABT_DETAIL_TRY {
             handler_(std::forward<Results>(results)...);
         } ABT_DETAIL_CATCH_ALL {
-            // The stack ran: its frames went on (and, for the error to come
-            // out here, ended). Else they are still current here: suspend again.
-            if (suspended_.innermost != nullptr && detail::this_thread.current == suspended_.innermost)
-                detail::end_chain_suspend(detail::suspend_running_chain(site_, false, suspended_.chain));
+            // Frames still current here: suspend them again (the stack did
+            // not run; or, with Boost.Asio 1.81, where an initiation runs
+            // after the coroutine suspended, the next operation's start threw
+            // out of the pump that ran it: they then show this operation's
+            // site). No frames: if asio's handler still owns the stack (a
+            // pump hands it on or ends it), the stack never ran, and the run
+            // that resume_running_chain began under the code below must end.
+            detail::frame* const current = detail::this_thread.current;
+            if (innermost_ != nullptr ? current == innermost_
+                                      : current != nullptr && handler_.entry_point() != nullptr)
+                detail::end_chain_suspend(detail::suspend_running_chain(site_, false, chain_));
             ABT_DETAIL_RETHROW;
         }
     }
 
 private:
     Handler handler_;
-    detail::chain_suspension suspended_;
+    // What resume_running_chain needs of the suspension (see chain_suspension).
+    detail::frame* innermost_;
+    detail::frame* outermost_;
+    const void* chain_;
     const detail::frame_site* site_;  // the operation's call site
 };
 
@@ -408,6 +426,8 @@ net::awaitable<join_detail::or_result_t<T, U, Executor>, Executor> operator||(ne
 }  // namespace asio_support
 }  // namespace abt
 
+#undef ABT_DETAIL_ASIO_DEFERRED
+
 #else  // !ABT_ENABLED
 
 namespace abt {
@@ -420,7 +440,6 @@ using namespace ::ABT_DETAIL_ASIO_NS::experimental::awaitable_operators;
 }  // namespace asio_support
 }  // namespace abt
 
-#undef ABT_DETAIL_ASIO_DEFERRED
 #endif  // ABT_ENABLED
 
 // ---------------------------------------------------------------------------

@@ -375,3 +375,56 @@ TEST_CASE("asio: an error from copying the result in the handler leaves the fram
     }  // the io_context and the coroutine frames go
     CHECK(abt::task_count() == 0);
 }
+
+namespace asiojoin {
+
+// A result whose every copy throws, handed to the handler as an lvalue (so
+// asio's handler copies it into the coroutine stack, and throws).
+struct thrower {
+    thrower() = default;
+    thrower(const thrower&) { throw std::runtime_error("copy of the result"); }
+    thrower& operator=(const thrower&) = default;
+};
+template <class Token>
+auto async_get_thrower(asio::io_context& ctx, Token&& token) {
+    return asio::async_initiate<Token, void(thrower)>(
+        [&ctx](auto handler) {
+            asio::post(ctx, [h = std::move(handler)]() mutable {
+                thrower t;
+                h(t);
+            });
+        },
+        token);
+}
+// No frame of its own: the stack's run begins under the framed code that
+// runs the io_context, when the handler resumes it.
+asio::awaitable<void> unframed_gets_thrower(asio::io_context& ctx) {
+    thrower t = co_await async_get_thrower(ctx, ABT_USE_AWAITABLE);
+    static_cast<void>(t);
+}
+std::size_t framed_depth() {
+    ABT_FRAMED();
+    return abt::backtrace().size();
+}
+
+}  // namespace asiojoin
+
+TEST_CASE("asio: an error in the handler of an unframed stack leaves the code that runs the loop as it was" *
+          doctest::skip(!ABT_ENABLED)) {
+    using namespace asiojoin;
+    {
+        ABT_FRAMED("runs the loop");
+        CHECK(framed_depth() == 2);
+        {
+            asio::io_context ctx;
+            asio::co_spawn(ctx, unframed_gets_thrower(ctx), asio::detached);
+            CHECK_THROWS_AS(ctx.run(), std::runtime_error);
+            // Its next framed call is its child, not a task of its own (a
+            // run left open by the failed handler would make it one).
+            CHECK(framed_depth() == 2);
+            CHECK(abt::task_count() == 1);
+        }
+        CHECK(framed_depth() == 2);
+    }
+    CHECK(abt::task_count() == 0);
+}
