@@ -97,7 +97,7 @@ def main():
                      "-", "-", "(uncontended)", "-"))
     if "asio_post_framed" in runs and "asio_post_bare" in runs:
         per = runs["asio_post_framed"].get("posts", 1000)
-        pair("asio: co_await asio::post, per op", "asio_post_framed", "asio_post_bare", "(none)", per=per)
+        pair("asio: co_await asio::post, per op", "asio_post_framed", "asio_post_bare", "+15 ns", limit_ns=15, per=per)
     for case, label in (("case7_nested_frame_during_dumps", "7 nested frame p99.9, dumping"),
                         ("case7_root_frame_during_dumps", "7 root frame p99.9, dumping")):
         quiet, busy = f"{case}/0/iterations:20000", f"{case}/1/iterations:20000"
