@@ -3190,8 +3190,7 @@ ABT_DETAIL_OUT_OF_LINE void resume_running_chain(const chain_suspension& c);
 ABT_DETAIL_OUT_OF_LINE void resume_running_chain(const chain_suspension& c) {
     thread_state& ts = this_thread;
     frame* const below = ts.current;
-    // (No chain: the operation never started, e.g. asio threw for a
-    // cancelled stack before its initiation; its frames still run here.)
+    // (No chain: a caller that names none; the asio adapter always does.)
     if (below != nullptr && c.chain != nullptr) begin_chain_run(c.chain, below);  // first: the only step that can throw
     if (c.innermost == nullptr) return;
     for (frame* f = c.innermost;; f = f->resumer) {
