@@ -1163,7 +1163,7 @@ namespace detail {
 // under the lock of its root's list and freed after the root left it.
 // Dumps copy each task under the lock (for_each_task_copy) and format the
 // copies without it: grouping, JSON and folded stacks never hold a lock. A
-// hold visits at most frames_per_hold frames: a bigger task is copied in
+// hold takes at most frames_per_hold steps: a bigger task is copied in
 // pieces, the lock let go in between, and frames marked so that any change
 // to their links in a pause makes the copy start that task again (see
 // "Copying tasks under the lock, in bounded holds").
@@ -1766,7 +1766,8 @@ struct registry {
     atomic_cell<std::uint64_t> clock_sequence{0};
     atomic_cell<std::uint64_t> clock_monotonic_ns{0};
     atomic_cell<std::uint64_t> clock_wall_ns{0};
-    // A dump copying one big task in pieces (see piecewise_copy) marks each
+    // A dump copying one big task in pieces (see "Copying tasks under the
+    // lock, in bounded holds") marks each
     // frame of it that it reaches with piecewise_mark; any change to the
     // links of a marked frame (a child added or removed, the frame itself
     // unlinked or moved) sets piecewise_disturbed, and the dump starts that
@@ -3680,7 +3681,7 @@ struct task_copy {
     // grows), so it ran all along (the watchdog uses this).
     std::vector<std::pair<const void*, std::uint64_t>> running_frames;
     // A published running task: how many suspended coroutines it holds
-    // under a running frame (see locked_collect_running).
+    // under a running frame (see locked_copy_running_task).
     std::size_t held = 0;
     // False when the task's links kept changing while it was copied in
     // pieces: running_frames and held were not looked for (see
@@ -3851,7 +3852,6 @@ void reserve_room(std::vector<T>& v, std::size_t n) {
     v.resize(size + n);
     v.resize(size);
 }
-
 /// A depth-first walk over one task's frames, each parent before its
 /// children, that can stop after any step and go on later. No recursion
 /// (a task may be any number of frames deep): the path from the root to the
@@ -3922,7 +3922,7 @@ enum class walk_end : unsigned char {
 struct dump_reader {
     subtree_walk walk;
     std::vector<read_state> first_read;  // a task's frames' states, in walk order (see locked_read_states)
-    std::vector<const frame*> chain;     // the frames from a running frame up to its root (locked_walk_up)
+    std::vector<const frame*> chain;     // the frames from a running frame up to its root (own chain)
     task_copy* out = nullptr;            // the copy being made (pause_hold gives it room)
     std::vector<location>* trace = nullptr;  // backtrace()'s
     // ---- the current hold ----
@@ -3936,6 +3936,19 @@ struct dump_reader {
     const frame* own_root = nullptr;
 };
 
+/// Takes `lock` again when it goes out of scope, on every exit, a throw
+/// included: for code that lets go of a lock it holds for a moment.
+struct relock_at_exit {
+    spinlock& lock;
+    bool quietly = false;  // lock_quietly (see spinlock)
+    ~relock_at_exit() {
+        if (quietly)
+            lock.lock_quietly();
+        else
+            lock.lock();
+    }
+};
+
 /// Lets go of the registry lock between two pieces of a copy, and meanwhile
 /// gives every vector the copy appends to room for one more piece, and a
 /// thread that waits for the lock the time to take it (see spinlock).
@@ -3943,10 +3956,7 @@ inline void pause_hold(dump_reader& r) {
     spinlock& lock = the_registry.lock;
     const bool someone_waits = lock.take_waiting_hint();
     lock.unlock();
-    struct relock {  // on every exit, a failed allocation included
-        spinlock& l;
-        ~relock() { l.lock_quietly(); }
-    } relock_at_exit{lock};
+    relock_at_exit again{lock, true};  // a failed allocation included
     if (someone_waits) lock.wait_for_taker();
     r.walk.make_room(frames_per_hold);
     reserve_room(r.first_read, frames_per_hold);
@@ -3965,13 +3975,12 @@ inline void locked_mark(const dump_reader& r, const frame* f) {
     if (r.mark != 0) f->piecewise_mark = r.mark;
 }
 
-/// Counts frame f, just visited (null: a step up), against this hold, and
-/// marks it. When the hold has taken frames_per_hold steps: a piecewise copy
-/// pauses (disturbed if a marked frame's links changed meanwhile); any other
-/// gives up (too_big). `done`: go on.
-inline walk_end locked_count_visit(dump_reader& r, const frame* f) {
+/// Counts one step of a walk against this hold (the frame it reached is
+/// marked already). When the hold has taken frames_per_hold steps: a
+/// piecewise copy pauses (disturbed if a marked frame's links changed
+/// meanwhile); any other gives up (too_big). `done`: go on.
+inline walk_end locked_count_step(dump_reader& r) {
     if (r.one_hold) return walk_end::done;
-    if (f != nullptr) locked_mark(r, f);
     if (--r.visits_left != 0) return walk_end::done;
     if (r.mark == 0) return walk_end::too_big;
     pause_hold(r);
@@ -4004,7 +4013,7 @@ public:
     /// holds it. False if task t left the list meanwhile (`cursor`: its place).
     bool take(const frame* t, const frame* cursor) {
         registry& g = the_registry;
-        while (g.piecewise_mark != 0 && r_.mark == 0) {
+        while (g.piecewise_mark != 0) {  // (not ours: take follows a copy without marks)
             g.lock.unlock();
             yield_thread();
             g.lock.lock();
@@ -4039,7 +4048,7 @@ walk_end locked_walk_task(dump_reader& r, const frame* t, Visit visit) {
         } else if (r.walk.over()) {
             return walk_end::done;
         }
-        const walk_end e = locked_count_visit(r, f);
+        const walk_end e = locked_count_step(r);
         if (e != walk_end::done) return e;
     }
 }
@@ -4085,12 +4094,15 @@ inline walk_end locked_copy_still_task(dump_reader& r, const frame* t, task_copy
     return locked_copy_if_unchanged(r, t, out);
 }
 
-/// The frames from f up to its root into r.chain, f first.
-inline walk_end locked_walk_up(dump_reader& r, const frame* f) {
-    r.chain.clear();
+/// Walks from f up to its root, calling visit(frame) for each, f first.
+/// Every step counts against the hold; a frame's parent is read only after
+/// a clean pause (its mark).
+template <class Visit>
+walk_end locked_walk_up(dump_reader& r, const frame* f, Visit visit) {
     for (; f != nullptr; f = f->parent) {
-        r.chain.push_back(f);
-        const walk_end e = locked_count_visit(r, f);
+        locked_mark(r, f);
+        visit(f);
+        const walk_end e = locked_count_step(r);
         if (e != walk_end::done) return e;
     }
     return walk_end::done;
@@ -4101,7 +4113,8 @@ inline walk_end locked_walk_up(dump_reader& r, const frame* f) {
 /// `not_own` when `own` is not in t.
 inline walk_end locked_copy_own_chain(dump_reader& r, const frame* t, const frame* own, task_copy& out) {
     if (r.own_root != nullptr && r.own_root != t) return walk_end::not_own;
-    walk_end e = locked_walk_up(r, own);
+    r.chain.clear();
+    walk_end e = locked_walk_up(r, own, [&](const frame* f) { r.chain.push_back(f); });
     if (e != walk_end::done) return e;
     r.own_root = r.chain.back();
     if (r.own_root != t) return walk_end::not_own;
@@ -4110,7 +4123,7 @@ inline walk_end locked_copy_own_chain(dump_reader& r, const frame* t, const fram
         const frame* f = r.chain[r.chain.size() - 1 - depth];
         out.frames.push_back(copy_of(f, f->wait.load(order::relaxed), f->wait_since.load(order::relaxed),
                                      static_cast<unsigned>(depth), out));
-        if ((e = locked_count_visit(r, f)) != walk_end::done) return e;
+        if ((e = locked_count_step(r)) != walk_end::done) return e;
     }
     return walk_end::done;
 }
@@ -4232,14 +4245,10 @@ void for_each_task_copy(std::chrono::milliseconds wait_for_running, Sink sink) {
     const auto may_wait = [&] {
         return wait_for_running.count() > 0 && std::chrono::steady_clock::now() < deadline;
     };
-    struct relock {  // takes the lock again on every exit, throws included
-        spinlock& lock;
-        ~relock() { lock.lock(); }
-    };
     const auto wait_a_moment = [&] {
         {
             r.lock.unlock();
-            relock again{r.lock};
+            relock_at_exit again{r.lock};
             std::this_thread::sleep_for(std::chrono::microseconds(200));
         }
         copy.dumped_at = coarse_now_ns();
@@ -4294,7 +4303,7 @@ void for_each_task_copy(std::chrono::milliseconds wait_for_running, Sink sink) {
         }
         if (listed) {
             r.lock.unlock();
-            relock again{r.lock};
+            relock_at_exit again{r.lock};
             sink(static_cast<const task_copy&>(copy));
         }
         t = cursor.next_sibling;
@@ -4303,7 +4312,7 @@ void for_each_task_copy(std::chrono::milliseconds wait_for_running, Sink sink) {
     }
     locked_copy_thread_roots(unpublished, copy.dumped_at);
     r.lock.unlock();
-    relock relock_at_exit{r.lock};  // `guard` unlocks at the end, `unpark` needs the lock
+    relock_at_exit relock{r.lock};  // `guard` unlocks at the end, `unpark` needs the lock
     for (const task_copy& u : unpublished) sink(u);
 }
 
@@ -5641,11 +5650,8 @@ ABT_DETAIL_OUT_OF_LINE std::vector<location> backtrace() {
     for (int tries = 0;; ++tries) {
         chain.clear();
         r.one_hold = tries == 8;
-        detail::walk_end e = detail::walk_end::done;
-        for (const detail::frame* g = f; g != nullptr; g = g->parent) {  // g->parent: only after a clean pause
-            chain.push_back(g->site->where);
-            if ((e = detail::locked_count_visit(r, g)) != detail::walk_end::done) break;
-        }
+        const detail::walk_end e =
+            detail::locked_walk_up(r, f, [&](const detail::frame* g) { chain.push_back(g->site->where); });
         if (e == detail::walk_end::done) return chain;
         if (e == detail::walk_end::too_big) {  // this hold is spent: on with marks, from a new hold
             piecewise.take(f, nullptr);
