@@ -939,9 +939,11 @@ public:
 #if ABT_DETAIL_HAS_COROUTINES
 // ABT_AWAIT also passes the site of the ABT_FRAMED whose block it sits in, so
 // it suspends only that frame's invocation (see begin_suspend).
-#define ABT_AWAIT(...)                                                                    \
-    ::abt::detail::make_await_point(ABT_DETAIL_STATIC_SITE(""), ABT_DETAIL_PRETTY_FUNCTION, \
-                                    ABT_DETAIL_ENCLOSING_SITE(), __VA_ARGS__)
+#define ABT_AWAIT(...)                                                                             \
+    ::abt::detail::make_await_point<::abt::detail::await_where<                                      \
+        decltype(abt_detail_frame_once_per_block(::abt::detail::enclosing_query{})), __LINE__,       \
+        ::abt::detail::guard_in_function(abt_detail_frame_once_per_block(::abt::detail::enclosing_query{}), \
+                                         ABT_DETAIL_PRETTY_FUNCTION)>>(__VA_ARGS__)
 #else
 #define ABT_AWAIT(...) (__VA_ARGS__)
 #endif
@@ -1040,8 +1042,8 @@ namespace detail {
 // never changes which frames an activation has (a new frame is published
 // first), but `wait` words keep changing on every thread. So a dump reads
 // each task twice: every word under its own sequence lock (`wait_changes`,
-// odd while it changes; counts never repeat), all of them, then all of them
-// again. If both reads found the same word and count for every frame, each
+// odd while it changes; a count repeats only after 2^32 changes), all of
+// them, then all of them again. If both reads found the same word and count for every frame, each
 // frame kept its state between its two reads, so all of them held at once
 // in between: the tree it prints is one the task really had. A task is
 // running iff some frame of its tree has a null word and is not parked; a
@@ -1469,6 +1471,15 @@ struct atomic_cell {
 struct slot_entry;
 struct task_info;
 
+/// Where a suspended frame's hand-over entry is (see frame::link).
+struct hand_over_record {
+    slot_entry* owner;
+    std::uint64_t serial;
+};
+
+/// A count of changes of a frame's `wait` (frame::wait_changes).
+using change_count = std::uint32_t;
+
 /// Where a frame is listed. Written by the owner thread only (under the
 /// lock that guards the list it joins or leaves); the owner reads it freely.
 enum class membership : unsigned char {
@@ -1523,32 +1534,45 @@ struct frame {
     atomic_cell<const frame_site*> wait;
     // Counts changes of `wait`, a sequence lock: odd while one is under way.
     // Written by whoever writes `wait`; lets a dump tell that a task stood
-    // still while it read it (see taskdump: snapshots).
-    atomic_cell<std::uint64_t> wait_changes;
+    // still while it read it (see taskdump: snapshots). 32 bits: a count
+    // comes round again only after 2^31 suspensions of one frame (over 10 s
+    // of nothing else), far longer than the two reads it must tell apart.
+    atomic_cell<change_count> wait_changes;
+    // abt::awaiting_task: the task this frame's next suspension waits for
+    // (awaits_task, below), valid while wait_changes == awaits_at (that
+    // suspension, no later one). Written by the frame's thread under the
+    // registry lock, the frame published; read by dumps under it.
+    change_count awaits_at;
     // Persistent frames: ABT_WAITING's site, shown while idle (own lock).
     // Coroutine frames: the last ABT_AWAIT (or plain co_await) site it
     // suspended at, for misuse reports; its own thread only.
     const frame_site* recorded_wait;
-    coroutine_identity expected;      // tentative: the coroutine transferred to
-    // The hand-over entry that pointed at this frame when it suspended, and
-    // that entry's serial then: the entry is live iff its serial still is
-    // this one. Written when the frame suspends and read when it resumes or
-    // ends, by whichever thread runs it then (see DESIGN: hand-over entries).
-    slot_entry* slot_owner;
-    std::uint64_t slot_serial;
+    // One of two records, never both at once (so they share memory):
+    //  - expected: a top attached tentatively (symmetric transfer), until its
+    //    first suspension settles it: the coroutine transferred to;
+    //  - handed: once settled, or for a frame that is no top: the hand-over
+    //    entry that pointed at this frame when it suspended, and that entry's
+    //    serial then (the entry is live iff its serial still is this one);
+    //    owner null: none. Written when the frame suspends and read when it
+    //    resumes or ends, by whichever thread runs it then (see DESIGN:
+    //    hand-over entries).
+    // The owner thread writes both, and settling (settle_frame) switches
+    // from the first to the second; a retiring parent's locked_move clears
+    // only `tentative`. So `handed` is read only where has_hand_over_record.
+    union {
+        coroutine_identity expected;
+        hand_over_record handed;
+    } link;
+    // Child lists: null-terminated forward (next_sibling), and circular
+    // backward: the first child's prev_sibling is the last child, so a list
+    // needs no tail pointer of its own (see append_child).
     frame* first_child;
-    frame* last_child;
     frame* prev_sibling;
     frame* next_sibling;
     // When `wait` last became non-null (coarse_now_ns), written with it under
     // the same sequence count.
     atomic_cell<std::uint64_t> wait_since;
-    // abt::awaiting_task: the task this frame's next suspension waits for,
-    // valid while wait_changes == awaits_at (that suspension, no later one).
-    // Written by the frame's thread under the registry lock, the frame
-    // published; read by dumps under it.
-    std::uint64_t awaits_task;
-    std::uint64_t awaits_at;
+    std::uint64_t awaits_task;  // see awaits_at
     // The frame address of the code that resumed its activation the last
     // time (resume_activation): while that code runs, everything it calls
     // lies below it on the stack. Null: unknown. Its own thread only.
@@ -1610,7 +1634,7 @@ inline std::uint64_t coarse_now_ns() noexcept {
 /// acquires, the same order in a form it sees. On x86 either form is plain
 /// moves.)
 inline void set_wait(frame* f, const frame_site* w, std::uint64_t since = 0) {
-    const std::uint64_t n = f->wait_changes.load(order::relaxed);
+    const change_count n = f->wait_changes.load(order::relaxed);
     f->wait_changes.store(n + 1, order::relaxed);
 #if ABT_DETAIL_TSAN
     f->wait.store(w, order::release);  // after the odd count
@@ -1625,7 +1649,7 @@ inline void set_wait(frame* f, const frame_site* w, std::uint64_t since = 0) {
 
 /// f's `wait` and `wait_since` with the count of changes they belong to;
 /// false while a change is under way.
-inline bool read_wait(const frame* f, const frame_site*& w, std::uint64_t& since, std::uint64_t& changes) {
+inline bool read_wait(const frame* f, const frame_site*& w, std::uint64_t& since, change_count& changes) {
     changes = f->wait_changes.load(order::acquire);
 #if ABT_DETAIL_TSAN  // see set_wait
     w = f->wait.load(order::acquire);
@@ -1658,10 +1682,8 @@ inline void init_listed_fields(frame* f) {
     f->wait.store(nullptr, order::relaxed);  // nobody else knows f yet
     f->wait_changes.store(0, order::relaxed);
     f->recorded_wait = nullptr;
-    f->expected = coroutine_identity{};
-    f->slot_owner = nullptr;
-    f->slot_serial = 0;
-    f->first_child = f->last_child = nullptr;
+    f->link.handed = hand_over_record{nullptr, 0};
+    f->first_child = nullptr;
     f->awaits_task = 0;
     f->awaits_at = 0;
     f->resumed_at = nullptr;
@@ -2007,30 +2029,47 @@ ABT_DETAIL_OUT_OF_LINE void delete_task_info(task_info* info) { delete info; }
 
 // ---- Operations under the registry lock (names start with locked_) --------
 
-// Child lists: `head`'s children, linked through their sibling pointers. The
-// caller holds the lock that guards `head`'s list.
+// Child lists: `head`'s children, linked through their sibling pointers:
+// next_sibling ends with null, prev_sibling is circular (the first child's
+// is the last child). The caller holds the lock that guards `head`'s list.
 #if !ABT_DETAIL_LIGHT
 inline void append_child(frame* head, frame* f) {
-    f->prev_sibling = head->last_child;
+    frame* first = head->first_child;
     f->next_sibling = nullptr;
-    if (head->last_child != nullptr)
-        head->last_child->next_sibling = f;
-    else
+    if (first == nullptr) {
+        f->prev_sibling = f;
         head->first_child = f;
-    head->last_child = f;
+        return;
+    }
+    frame* last = first->prev_sibling;
+    f->prev_sibling = last;
+    last->next_sibling = f;
+    first->prev_sibling = f;
 }
-#endif
 
-#if !ABT_DETAIL_LIGHT
+/// Puts `f` into `head`'s list right after `after`, one of its children.
+inline void insert_child_after(frame* head, frame* after, frame* f) {
+    f->prev_sibling = after;
+    f->next_sibling = after->next_sibling;
+    if (after->next_sibling != nullptr)
+        after->next_sibling->prev_sibling = f;
+    else
+        head->first_child->prev_sibling = f;  // the new last child
+    after->next_sibling = f;
+}
+
 inline void remove_child(frame* head, frame* f) {
-    if (f->prev_sibling != nullptr)
-        f->prev_sibling->next_sibling = f->next_sibling;
+    frame* first = head->first_child;
+    frame* const prev = f->prev_sibling;  // the last child, if f is the first
+    frame* const next = f->next_sibling;
+    if (f == first)
+        head->first_child = next;
     else
-        head->first_child = f->next_sibling;
-    if (f->next_sibling != nullptr)
-        f->next_sibling->prev_sibling = f->prev_sibling;
-    else
-        head->last_child = f->prev_sibling;
+        prev->next_sibling = next;
+    if (next != nullptr)
+        next->prev_sibling = prev;
+    else if (f != first)
+        first->prev_sibling = prev;  // f was the last child
     f->prev_sibling = f->next_sibling = nullptr;
 }
 #endif
@@ -2386,34 +2425,45 @@ ABT_DETAIL_ALWAYS_INLINE slot_entry& push_entry(thread_slots& handovers, slot_ki
     return e;
 }
 
+/// Pushes the entry of target's suspension (target: settled, or no top).
 inline std::uint64_t push_hand_over(thread_slots& handovers, frame* target, frame* resumer) {
     pop_dead(handovers);
     if (handovers.size == thread_slots::capacity) {
         ++handovers.overflow;
-        target->slot_owner = nullptr;
+        target->link.handed = hand_over_record{nullptr, 0};
         return 0;
     }
     const std::uint64_t serial = ++handovers.last_serial;
     slot_entry& e = push_entry(handovers, slot_kind::inline_start, target, resumer, serial);
-    target->slot_owner = &e;
-    target->slot_serial = serial;
+    target->link.handed = hand_over_record{&e, serial};
     return serial;
 }
+
+/// Does f's `link` hold a hand-over record? Not while f is a top that never
+/// suspended: it pushed no entry, and may hold `expected` (see frame::link).
+inline bool has_hand_over_record(const frame* f) { return !f->is_top || f->settled; }
 
 /// Might the entry f's suspension pushed still point at f? (Only the thread
 /// that now runs or ends f asks.)
 inline bool hand_over_may_be_live(const frame* f) {
-    return f->slot_owner != nullptr && f->slot_owner->serial.load(order::relaxed) == f->slot_serial;
+    if (!has_hand_over_record(f)) return false;
+    const hand_over_record& h = f->link.handed;
+    return h.owner != nullptr && h.owner->serial.load(order::relaxed) == h.serial;
+}
+
+/// Forgets f's hand-over record (f resumed or ends).
+inline void clear_hand_over_record(frame* f) {
+    if (has_hand_over_record(f)) f->link.handed.owner = nullptr;
 }
 
 /// Kills the entry that points at f, on whatever thread's stack it is.
 #if !ABT_DETAIL_LIGHT
 inline void locked_release_hand_over(frame* f) {
     if (hand_over_may_be_live(f)) {
-        std::uint64_t serial = f->slot_serial;
-        f->slot_owner->serial.compare_exchange_strong(serial, 0, order::relaxed);
+        std::uint64_t serial = f->link.handed.serial;
+        f->link.handed.owner->serial.compare_exchange_strong(serial, 0, order::relaxed);
     }
-    f->slot_owner = nullptr;
+    clear_hand_over_record(f);
 }
 #endif
 
@@ -2430,7 +2480,7 @@ ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void release_live_hand_over(frame* f)
 #endif
 ABT_DETAIL_ALWAYS_INLINE void release_hand_over(frame* f) {
     if (hand_over_may_be_live(f)) release_live_hand_over(f);
-    f->slot_owner = nullptr;
+    clear_hand_over_record(f);
 }
 
 /// A frame that ends: its children become tasks, then it leaves its list.
@@ -2641,7 +2691,7 @@ ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void attach_frame_slow(frame* f, atta
         locked_list_in_tree(f, slot->target);
         if (slot->kind == slot_kind::transfer) {  // single use; confirmed at the first suspension
             f->tentative.store(true, order::relaxed);
-            f->expected = slot->expected;
+            f->link.expected = slot->expected;
             kill_own(*slot);
             pop_dead(this_thread_slots());
         }
@@ -2783,11 +2833,27 @@ private:
 
 // ---- Suspension and resumption (used by ABT_AWAIT) -------------------------
 
-/// What ABT_AWAIT keeps across a suspension, in the awaiter: the frames it
-/// suspended (innermost null: none). Used again only when it resumes.
-struct suspension {
-    frame* innermost;  // (no initializers: plain_await writes it only when it suspends)
-    frame* top;
+/// What an awaiter's await_suspend did, kept in the awaiter for its
+/// await_resume, in one word: 0, nothing (await_ready said yes, or a throw
+/// undid it); the innermost frame it suspended (its activation's top is
+/// found again from it: activation_top); or, when it passed through, the
+/// awaiting coroutine's address with bit 0 set. Frames and coroutine frames
+/// both start with a pointer, so neither address has bit 0 set.
+class await_outcome {
+public:
+    void set_suspended(frame* innermost) noexcept { word_ = reinterpret_cast<std::uintptr_t>(innermost); }
+    void set_passed(const void* coroutine) noexcept { word_ = reinterpret_cast<std::uintptr_t>(coroutine) | 1u; }
+    void clear() noexcept { word_ = 0; }
+    bool ready() const noexcept { return word_ == 0; }
+    /// The innermost frame it suspended; null if it did not suspend one.
+    frame* suspended() const noexcept { return (word_ & 1u) == 0 ? reinterpret_cast<frame*>(word_) : nullptr; }
+    /// The awaiting coroutine, if it passed through; else null.
+    const void* passed() const noexcept {
+        return (word_ & 1u) != 0 ? reinterpret_cast<const void*>(word_ & ~std::uintptr_t{1}) : nullptr;
+    }
+
+private:
+    std::uintptr_t word_ = 0;
 };
 
 /// What end_suspend needs: kept by await_suspend in locals, since the awaiter
@@ -2797,6 +2863,14 @@ struct hand_over_ticket {
     const frame* resumer;  // the activation's resumer
 };
 
+/// A top's first suspension: from now on `link` holds its hand-over record
+/// (see frame::link); `expected`, if it held that, was read before. Owner only.
+inline void settle_frame(frame* top) {
+    if (!top->settled) top->link.handed = hand_over_record{nullptr, 0};
+    top->is_top = true;
+    top->settled = true;
+}
+
 /// The first suspension of a published activation (its frames were listed
 /// when they were handed over): settles its top without the lock, unless a
 /// tentative parent turns out wrong (then locked_move, in the slow path).
@@ -2804,11 +2878,10 @@ struct hand_over_ticket {
 /// which clears it too, and moves the frame, a field the owner never touches.
 inline bool settle_without_lock(frame* top, const void* handle) {
     if (top->tentative.load(order::relaxed)) {
-        if (!(top->expected == identify_coroutine(handle))) return false;
+        if (!(top->link.expected == identify_coroutine(handle))) return false;
         top->tentative.store(false, order::relaxed);  // confirmed: the coroutine transferred to
     }
-    top->is_top = true;
-    top->settled = true;
+    settle_frame(top);
     return true;
 }
 
@@ -2824,7 +2897,7 @@ ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void begin_suspend_slow(frame* cur, f
     top->is_top = true;
     locked_publish_chain(cur);  // first: only listed frames have a `tentative` to read
     if (top->tentative.load(order::relaxed)) {
-        if (top->expected == identify_coroutine(handle)) {
+        if (top->link.expected == identify_coroutine(handle)) {
             top->tentative.store(false, order::relaxed);  // confirmed: the coroutine transferred to
         } else {
             // Not the coroutine its parent handed control to: an unframed
@@ -2833,7 +2906,7 @@ ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void begin_suspend_slow(frame* cur, f
             locked_move(top, nullptr);
         }
     }
-    top->settled = true;
+    settle_frame(top);
     set_activation_wait(cur, top, at, &no_await_site);
 }
 #endif
@@ -2842,19 +2915,18 @@ ABT_DETAIL_NOINLINE ABT_DETAIL_OUT_OF_LINE void begin_suspend_slow(frame* cur, f
 /// thread's current frame, known to belong to the awaiting coroutine)
 /// suspended at `at`, and hands over to its resumer (see DESIGN).
 #if ABT_DETAIL_LIGHT
-ABT_DETAIL_SUSPENSION_PATH void suspend_activation(frame* cur, suspension& s, hand_over_ticket& ticket,
-                                                   const frame_site* at, const void* handle);
+ABT_DETAIL_SUSPENSION_PATH void suspend_activation(frame* cur, hand_over_ticket& ticket, const frame_site* at,
+                                                   const void* handle);
 #else
-ABT_DETAIL_SUSPENSION_PATH void suspend_activation(frame* cur, suspension& s, hand_over_ticket& ticket,
-                                                   const frame_site* at, const void* handle) {
+ABT_DETAIL_SUSPENSION_PATH void suspend_activation(frame* cur, hand_over_ticket& ticket, const frame_site* at,
+                                                   const void* handle) {
     thread_state& ts = this_thread;
     // First, before anything changes: the only step that can throw (a
     // thread's first suspension allocates its stack).
     thread_slots& handovers = this_thread_slots();
-    s.innermost = cur;
     // The walk reads the parents of frames that are not yet known tops only:
     // those run below f on this thread, so nobody re-parents them meanwhile.
-    frame* top = s.top = activation_top(cur);
+    frame* top = activation_top(cur);
     if (ABT_DETAIL_LIKELY(cur->listed == membership::tree && (top->settled || settle_without_lock(top, handle))))
         set_activation_wait(cur, top, at, &no_await_site);  // fast: see DESIGN
     else
@@ -2868,26 +2940,22 @@ ABT_DETAIL_SUSPENSION_PATH void suspend_activation(frame* cur, suspension& s, ha
 }
 #endif
 
-/// Marks the running activation suspended at `at`. The innermost running
-/// frame belongs to the awaiting invocation iff it is the ABT_FRAMED whose
-/// block encloses the ABT_AWAIT, in the same function (the argument behind
-/// DESIGN's exact nesting applies). Otherwise (an unframed coroutine, or an
-/// ABT_AWAIT outside every ABT_FRAMED block) nothing changes and an empty
-/// suspension is returned.
+/// Marks the running activation suspended at `at` and returns its innermost
+/// frame. That frame belongs to the awaiting invocation iff it is the
+/// ABT_FRAMED whose block encloses the ABT_AWAIT (`enclosing`; the ABT_AWAIT
+/// is known at compile time to be in that guard's function: await_where),
+/// the argument behind DESIGN's exact nesting. Otherwise (an unframed
+/// coroutine's frame is current, or none is) nothing changes: null.
 #if ABT_DETAIL_LIGHT
-ABT_DETAIL_SUSPENSION_PATH bool begin_suspend(suspension& s, hand_over_ticket& ticket, const frame_site* at,
-                                              const char* function_id, const frame_site* enclosing,
-                                              const void* handle);
+ABT_DETAIL_SUSPENSION_PATH frame* begin_suspend(hand_over_ticket& ticket, const frame_site* at,
+                                                const frame_site* enclosing, const void* handle);
 #else
-ABT_DETAIL_SUSPENSION_PATH bool begin_suspend(suspension& s, hand_over_ticket& ticket, const frame_site* at,
-                                              const char* function_id, const frame_site* enclosing,
-                                              const void* handle) {
+ABT_DETAIL_SUSPENSION_PATH frame* begin_suspend(hand_over_ticket& ticket, const frame_site* at,
+                                                const frame_site* enclosing, const void* handle) {
     frame* cur = this_thread.current;
-    if (cur == nullptr || enclosing == nullptr || !same_site(cur->site, enclosing) ||
-        !same_function(cur->site->function_id, function_id))
-        return false;
-    suspend_activation(cur, s, ticket, at, handle);
-    return true;
+    if (cur == nullptr || !same_site(cur->site, enclosing)) return nullptr;
+    suspend_activation(cur, ticket, at, handle);
+    return cur;
 }
 #endif
 
@@ -2999,17 +3067,20 @@ inline void check_not_left_behind(const frame* current, const char* here);
 /// still be live (see release_hand_over); otherwise plain stores and the
 /// `wait` words.
 #if ABT_DETAIL_LIGHT
-ABT_DETAIL_SUSPENSION_PATH void resume_activation(const suspension& s, const char* here);
+ABT_DETAIL_SUSPENSION_PATH void resume_activation(frame* innermost, const char* here);
 #else
-ABT_DETAIL_SUSPENSION_PATH void resume_activation(const suspension& s, const char* here) {
+ABT_DETAIL_SUSPENSION_PATH void resume_activation(frame* innermost, const char* here) {
     thread_state& ts = this_thread;
     if (ts.current != nullptr) check_not_left_behind(ts.current, here);
-    release_hand_over(s.innermost);
+    release_hand_over(innermost);
     if (ts.slot_armed) kill_transfers_from(ts.current);
-    set_activation_wait(s.innermost, s.top, nullptr, nullptr);
-    s.top->resumer = ts.current;
-    s.innermost->resumed_at = here;
-    ts.current = s.innermost;
+    // The same top as at the suspension: it was marked is_top then, and the
+    // frames nested in it are never re-parented.
+    frame* top = activation_top(innermost);
+    set_activation_wait(innermost, top, nullptr, nullptr);
+    top->resumer = ts.current;
+    innermost->resumed_at = here;
+    ts.current = innermost;
 }
 #endif
 
@@ -3154,7 +3225,7 @@ ABT_DETAIL_OUT_OF_LINE chain_suspension suspend_running_chain(const frame_site* 
             f->is_top = true;
             if (f->tentative.load(order::relaxed)) locked_move(f, nullptr);
             if (f->parent == nullptr && f->resumer != below) locked_rejoin_caller(f);
-            f->settled = true;
+            settle_frame(f);
             set_wait(f, f == c.innermost ? at : &no_await_site, since);
             c.outermost = f;
         }
@@ -3239,24 +3310,24 @@ A&& get_awaiter(A&& a, priority<0>) {
 #endif
 
 /// The inner awaiter's await_suspend, after an activation was suspended
-/// (`s`, `t`): ends the suspension's hand-over as the result says (resumed
-/// nothing, transferred to another coroutine, or did not suspend). `s` lives
+/// (`o`, `t`): ends the suspension's hand-over as the result says (resumed
+/// nothing, transferred to another coroutine, or did not suspend). `o` lives
 /// in the awaiter, which may be gone once the inner await_suspend returned:
 /// only the exception path, where the coroutine counts as resumed, reads it.
 template <class Inner, class Handle>
-auto suspend_through(Inner& inner, suspension& s, const hand_over_ticket& t, Handle h)
+auto suspend_through(Inner& inner, await_outcome& o, const hand_over_ticket& t, Handle h)
     -> decltype(inner.await_suspend(h)) {
     using result = decltype(inner.await_suspend(h));
     if constexpr (std::is_void_v<result>) {
-        call_inner(inner, s, t, h);
+        call_inner(inner, o, t, h);
         end_suspend(t.serial, t.resumer, suspend_outcome::suspended, nullptr);
     } else if constexpr (std::is_same_v<result, bool>) {
-        const bool suspended = call_inner(inner, s, t, h);
+        const bool suspended = call_inner(inner, o, t, h);
         end_suspend(t.serial, t.resumer, suspended ? suspend_outcome::suspended : suspend_outcome::not_suspended,
                     nullptr);
         return suspended;
     } else {
-        auto next = call_inner(inner, s, t, h);
+        auto next = call_inner(inner, o, t, h);
         const void* to = next.address();
         end_suspend(t.serial, t.resumer,
                     to == std::noop_coroutine().address() ? suspend_outcome::suspended
@@ -3268,42 +3339,74 @@ auto suspend_through(Inner& inner, suspension& s, const hand_over_ticket& t, Han
 }
 
 template <class Inner, class Handle>
-decltype(auto) call_inner(Inner& inner, suspension& s, const hand_over_ticket& t, Handle h) {
+decltype(auto) call_inner(Inner& inner, await_outcome& o, const hand_over_ticket& t, Handle h) {
     // (Without exceptions await_suspend cannot throw: a plain call.)
     ABT_DETAIL_TRY {
         return inner.await_suspend(h);
     } ABT_DETAIL_CATCH_ALL {  // the coroutine counts as resumed (so the awaiter lives): make its frames active again
         end_suspend(t.serial, t.resumer, suspend_outcome::not_suspended, nullptr);
-        resume_activation(s, nullptr);  // not the coroutine's body here, but a call inside it
-        s = suspension{};  // await_resume is not called after a throw; nothing to undo twice
+        resume_activation(o.suspended(), nullptr);  // not the coroutine's body here, but a call inside it
+        o.clear();  // await_resume is not called after a throw; nothing to undo twice
         ABT_DETAIL_RETHROW;
     }
 }
 
 /// The awaiting coroutine runs again: its frames, if the await suspended
-/// them (s), are active again; if it passed through (`handle`: the awaiting
-/// coroutine), a transfer to it is no fresh child's (forget_transfers_to).
-ABT_DETAIL_ALWAYS_INLINE void resume_after_await(const suspension& s, const void* handle) {
-    if (s.innermost != nullptr) {
-        resume_activation(s, ABT_DETAIL_FRAME_ADDRESS());  // inlined into the coroutine's body
-    } else if (handle != nullptr) {
-        forget_transfers_to(handle);
+/// them, are active again; if it passed through, a transfer to the awaiting
+/// coroutine is no fresh child's (forget_transfers_to).
+ABT_DETAIL_ALWAYS_INLINE void resume_after_await(const await_outcome& o) {
+    if (frame* innermost = o.suspended()) {
+        resume_activation(innermost, ABT_DETAIL_FRAME_ADDRESS());  // inlined into the coroutine's body
+    } else if (const void* coroutine = o.passed()) {
+        forget_transfers_to(coroutine);
     }
+}
+
+/// What an ABT_AWAIT knows at compile time, as a type, so that its awaiter
+/// keeps none of it: `Guard`, the alias type of the ABT_FRAMED whose block
+/// encloses it (see ABT_FRAMED; its site is null when none does), its line,
+/// and whether that guard is in the ABT_AWAIT's own function (not, in a
+/// lambda inside a framed function). An ABT_AWAIT that cannot suspend a frame
+/// is a pass-through, decided here once.
+template <class Guard, std::uint32_t Line, bool GuardInFunction>
+struct await_where {
+    static constexpr const frame_site* enclosing = Guard::site;
+    static constexpr std::uint32_t line = Line;
+    static constexpr bool can_suspend = GuardInFunction;  // false when no guard encloses it
+};
+
+/// An ABT_AWAIT's await site: a static record, since a dump may read a `wait`
+/// site at any time. The file is its guard's: the ABT_AWAIT is in its function.
+template <const frame_site* Enclosing, std::uint32_t Line>
+struct await_site_record {
+    static constexpr frame_site at{{"", Enclosing->where.file, Line}, nullptr, nullptr, nullptr, nullptr};
+};
+
+/// Is the guard whose block encloses an ABT_AWAIT (found as in ABT_FRAMED)
+/// one of the function whose __PRETTY_FUNCTION__ is `pretty`? (Overloads,
+/// not a test for null: g++ does not compare a block-scope static's address
+/// with null in a constant expression.)
+constexpr bool guard_in_function(one_ABT_FRAMED_per_block_open_braces_for_the_next<nullptr>, const char*) {
+    return false;
+}
+template <const frame_site* Site>
+constexpr bool guard_in_function(one_ABT_FRAMED_per_block_open_braces_for_the_next<Site>, const char* pretty) {
+    const char* own = Site->function_id;
+    std::size_t i = 0;
+    while (own[i] != '\0' && own[i] == pretty[i]) ++i;
+    return own[i] == pretty[i];
 }
 
 /// The awaiter made by ABT_AWAIT. It lives in the coroutine frame for the
 /// whole suspension; the inner awaiter is held by value when operator
 /// co_await made one, by reference when the awaitable is its own awaiter.
-template <class Awaitable>
+/// Beyond the inner awaiter it keeps one word (await_outcome).
+template <class Where, class Awaitable>
 class await_point {
 public:
     using awaiter_type = decltype(get_awaiter(std::declval<Awaitable>(), priority<2>{}));
 
-    await_point(const frame_site* at, const char* function_id, const frame_site* enclosing, Awaitable&& a)
-        : inner_(get_awaiter(static_cast<Awaitable&&>(a), priority<2>{})),
-          at_(at),
-          function_id_(function_id),
-          enclosing_(enclosing) {}
+    explicit await_point(Awaitable&& a) : inner_(get_awaiter(static_cast<Awaitable&&>(a), priority<2>{})) {}
     // Movable (when the inner awaiter is), for promises whose await_transform
     // takes awaitables by value; never moved once suspended.
     await_point(await_point&&) = default;
@@ -3318,31 +3421,31 @@ public:
         // field and never copied as a struct: a 16-byte reload of fresh
         // 8-byte stores stalls store forwarding.)
         hand_over_ticket t;
-        if (!begin_suspend(suspended_, t, at_, function_id_, enclosing_, h.address())) {
-            handle_ = h.address();  // a pass-through: see await_resume
+        frame* innermost = nullptr;
+        if constexpr (Where::can_suspend)
+            innermost = begin_suspend(t, &await_site_record<Where::enclosing, Where::line>::at, Where::enclosing,
+                                      h.address());
+        if (innermost == nullptr) {
+            outcome_.set_passed(h.address());  // a pass-through: see await_resume
             return inner_.await_suspend(h);
         }
-        return suspend_through(inner_, suspended_, t, h);
+        outcome_.set_suspended(innermost);
+        return suspend_through(inner_, outcome_, t, h);
     }
 
     ABT_DETAIL_ALWAYS_INLINE decltype(auto) await_resume() {  // inlined: see resume_activation
-        resume_after_await(suspended_, handle_);
+        resume_after_await(outcome_);
         return inner_.await_resume();
     }
 
 private:
     awaiter_type inner_;
-    const frame_site* at_;
-    const char* function_id_;
-    const frame_site* enclosing_;
-    const void* handle_ = nullptr;  // the awaiting coroutine, when ABT_AWAIT passed it through
-    suspension suspended_{};
+    await_outcome outcome_;
 };
 
-template <class Awaitable>
-await_point<Awaitable> make_await_point(const frame_site* at, const char* function_id, const frame_site* enclosing,
-                                        Awaitable&& a) {
-    return await_point<Awaitable>(at, function_id, enclosing, static_cast<Awaitable&&>(a));
+template <class Where, class Awaitable>
+await_point<Where, Awaitable> make_await_point(Awaitable&& a) {
+    return await_point<Where, Awaitable>(static_cast<Awaitable&&>(a));
 }
 
 // ---- Plain co_await (framed_promise) -----------------------------------------
@@ -3481,12 +3584,9 @@ public:
     }
 
     ABT_DETAIL_ALWAYS_INLINE decltype(auto) await_resume() {  // inlined: see resume_activation
-        if (outcome_ != outcome::ready) {
+        if (!outcome_.ready()) {
             track_->below = this_thread.current;
-            if (outcome_ == outcome::suspended)
-                resume_activation(suspended_, ABT_DETAIL_FRAME_ADDRESS());  // inlined into the coroutine's body
-            else
-                forget_transfers_to(handle_);
+            resume_after_await(outcome_);
         }
         return inner_.await_resume();
     }
@@ -3494,8 +3594,7 @@ public:
 private:
     template <class Handle>
     ABT_DETAIL_ALWAYS_INLINE auto pass_through(Handle h) -> decltype(std::declval<awaiter_type&>().await_suspend(h)) {
-        outcome_ = outcome::passed;
-        handle_ = h.address();  // as in ABT_AWAIT: see resume_after_await
+        outcome_.set_passed(h.address());  // as in ABT_AWAIT: see resume_after_await
         return inner_.await_suspend(h);
     }
 
@@ -3507,21 +3606,15 @@ private:
         const frame_site* at = intern_await_site(site_.file(), site_.line());  // may throw: before anything changes
         track_->mine = cur;
         hand_over_ticket t;
-        suspend_activation(cur, suspended_, t, at, h.address());
-        outcome_ = outcome::suspended;
-        return suspend_through(inner_, suspended_, t, h);  // on a throw, await_resume is not called
+        suspend_activation(cur, t, at, h.address());
+        outcome_.set_suspended(cur);
+        return suspend_through(inner_, outcome_, t, h);  // on a throw, await_resume is not called
     }
-
-    // What await_suspend did; `handle_` and `suspended_` are set only by it
-    // (a co_await whose await_ready said yes writes one byte).
-    enum class outcome : unsigned char { ready, passed, suspended };
 
     awaiter_type inner_;
     coroutine_track* track_;  // in the promise: lives as long as the coroutine
     await_site site_;
-    outcome outcome_ = outcome::ready;
-    const void* handle_;  // passed: the awaiting coroutine
-    suspension suspended_;  // suspended: its frames
+    await_outcome outcome_;  // what await_suspend did (ready: nothing)
 };
 
 /// co_await ABT_AWAIT(x) in a coroutine whose promise is a framed_promise:
@@ -3561,10 +3654,10 @@ public:
     detail::plain_await<Awaitable> await_transform(Awaitable&& a, await_site site = {}) {
         return detail::plain_await<Awaitable>(track_, site, static_cast<Awaitable&&>(a));
     }
-    template <class Awaitable>
-    detail::tracked_await<detail::await_point<Awaitable>> await_transform(detail::await_point<Awaitable>&& a,
-                                                                          await_site = {}) noexcept {
-        return detail::tracked_await<detail::await_point<Awaitable>>(track_, a);
+    template <class Where, class Awaitable>
+    detail::tracked_await<detail::await_point<Where, Awaitable>> await_transform(
+        detail::await_point<Where, Awaitable>&& a, await_site = {}) noexcept {
+        return detail::tracked_await<detail::await_point<Where, Awaitable>>(track_, a);
     }
 
 private:
@@ -3641,7 +3734,7 @@ class reenter_scope;
 struct read_state {
     const frame_site* wait;
     std::uint64_t since;  // with `wait`: its time is part of the same change
-    std::uint64_t changes;
+    change_count changes;
     friend bool operator==(const read_state& a, const read_state& b) {
         return a.wait == b.wait && a.changes == b.changes;
     }
@@ -3679,7 +3772,7 @@ struct task_copy {
     // identity only) and its change count. The same pair in two dumps: that
     // frame neither suspended nor resumed in between (a frame's count only
     // grows), so it ran all along (the watchdog uses this).
-    std::vector<std::pair<const void*, std::uint64_t>> running_frames;
+    std::vector<std::pair<const void*, change_count>> running_frames;
     // A published running task: how many suspended coroutines it holds
     // under a running frame (see locked_copy_running_task).
     std::size_t held = 0;
@@ -3723,28 +3816,11 @@ inline void locked_copy_identity(const frame* root, task_copy& out) {
 inline bool is_dump_cursor(const frame* t) { return t->site == nullptr; }
 
 inline void locked_insert_cursor_after(frame* cursor, frame* t) {
-    frame& head = the_registry.tasks;
     cursor->parent = nullptr;
-    cursor->prev_sibling = t;
-    cursor->next_sibling = t->next_sibling;
-    if (t->next_sibling != nullptr)
-        t->next_sibling->prev_sibling = cursor;
-    else
-        head.last_child = cursor;
-    t->next_sibling = cursor;
+    insert_child_after(&the_registry.tasks, t, cursor);
 }
 
-inline void locked_remove_cursor(frame* cursor) {
-    frame& head = the_registry.tasks;
-    if (cursor->prev_sibling != nullptr)
-        cursor->prev_sibling->next_sibling = cursor->next_sibling;
-    else
-        head.first_child = cursor->next_sibling;
-    if (cursor->next_sibling != nullptr)
-        cursor->next_sibling->prev_sibling = cursor->prev_sibling;
-    else
-        head.last_child = cursor->prev_sibling;
-}
+inline void locked_remove_cursor(frame* cursor) { remove_child(&the_registry.tasks, cursor); }
 
 /// Runs `visit(thread)` for each listed thread, holding its roots_lock.
 template <class Visit>
@@ -3991,9 +4067,12 @@ inline walk_end locked_count_step(dump_reader& r) {
 /// after it. Only other dumps' cursors can come between them: tasks join
 /// the list at its end.
 inline bool locked_still_listed(const frame* t, const frame& cursor) {
-    const frame* p = cursor.prev_sibling;
-    while (p != nullptr && is_dump_cursor(p)) p = p->prev_sibling;
-    return p == t;
+    const frame* first = the_registry.tasks.first_child;
+    for (const frame* p = &cursor; p != first;) {  // back to the list's first entry, not round again
+        p = p->prev_sibling;
+        if (!is_dump_cursor(p)) return p == t;
+    }
+    return false;
 }
 
 /// The registry's piecewise mark, held by one dump while it copies one task
@@ -5862,7 +5941,7 @@ struct watchdog::state {
     struct running_frame {
         std::uint64_t task;
         const void* frame;
-        std::uint64_t changes;
+        detail::change_count changes;
         std::uint64_t since;
     };
     std::vector<running_frame> running;

@@ -818,6 +818,23 @@ TEST_CASE("sibling lambdas with the same signature are never taken for one invoc
     CHECK(abt::backtrace().empty());
 }
 
+coro::event lambda_gate;
+TEST_CASE("an ABT_AWAIT in an unframed lambda inside a framed block leaves that block's frame running" *
+          doctest::skip(!ABT_ENABLED)) {
+    {
+        ABT_FRAMED("framed block");
+        // The lambda's ABT_AWAIT sits inside the block's guard in the source,
+        // but in another function: it can never suspend that guard's frame.
+        auto unframed = []() -> coro::detached { co_await ABT_AWAIT(lambda_gate.wait()); };
+        unframed();  // eager: suspends at once and returns here
+        CHECK(backtrace_names() == Names{"framed block"});
+        CHECK(count_of(abt::taskdump_tree(), " suspended at ") == 0);
+        CHECK(abt::taskdump_tree().find("[running]") != std::string::npos);
+    }
+    lambda_gate.set();
+    CHECK(abt::task_count() == 0);
+}
+
 // ---- regressions from the third review --------------------------------------------------
 
 /// A channel whose send hands control straight to a waiting receiver.

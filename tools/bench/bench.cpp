@@ -374,6 +374,55 @@ void case7_lock_wait_million_tasks(benchmark::State& state) {
 }
 BENCHMARK(case7_lock_wait_million_tasks)->Unit(benchmark::kMillisecond)->Iterations(smoke ? 1 : 3);
 
+// ---- case 9: memory: suspended 3-frame tasks, framed against bare -------------
+
+coro::task<> bare_level3() { co_await never.wait(); }
+coro::task<> bare_level2() { co_await bare_level3(); }
+coro::task<> bare_level1() { co_await bare_level2(); }
+
+/// The live heap (malloc's, every block) that `count` suspended tasks of 3
+/// frames hold, made by `make` and freed before it returns.
+template <class Make>
+std::size_t heap_of_suspended(std::size_t count, Make make) {
+    malloc_trim(0);
+    const std::size_t before = heap_in_use();
+    std::size_t held = 0;
+    {
+        std::vector<coro::task<>> tasks;
+        tasks.reserve(count);
+        const std::size_t with_vector = heap_in_use();
+        for (std::size_t i = 0; i < count; ++i) {
+            tasks.push_back(make());
+            tasks.back().start();
+        }
+        held = heap_in_use() - with_vector;
+    }
+    benchmark::DoNotOptimize(before);
+    return held;
+}
+
+/// The figure: bytes per frame (the frame and its ABT_AWAIT's
+/// awaiter together) that 100,000 suspended 3-frame tasks take beyond the
+/// same tasks bare; and the sizes of the records behind it.
+void case9_memory_suspended_tasks(benchmark::State& state) {
+    const std::size_t count = smoke ? 1000 : 100000;
+    std::size_t framed = 0, bare = 0;
+    for (auto _ : state) {
+        framed = heap_of_suspended(count, level1);
+        bare = heap_of_suspended(count, bare_level1);
+    }
+    const double frames = static_cast<double>(count) * 3;
+    state.counters["tasks"] = static_cast<double>(count);
+    state.counters["framed_bytes"] = static_cast<double>(framed);
+    state.counters["bare_bytes"] = static_cast<double>(bare);
+    state.counters["bytes_per_frame"] = (static_cast<double>(framed) - static_cast<double>(bare)) / frames;
+    state.counters["sizeof_frame"] = static_cast<double>(sizeof(abt::detail::frame));
+    state.counters["sizeof_persistent_frame"] = static_cast<double>(sizeof(abt::persistent_frame));
+    state.counters["sizeof_awaiter_extra"] = static_cast<double>(
+        sizeof(decltype(ABT_AWAIT(never.wait()))) - sizeof(decltype(never.wait())));
+}
+BENCHMARK(case9_memory_suspended_tasks)->Unit(benchmark::kMillisecond)->Iterations(1);
+
 }  // namespace
 
 // The replaced operators pair malloc with free; g++ sees the free inlined
