@@ -818,6 +818,17 @@ TEST_CASE("sibling lambdas with the same signature are never taken for one invoc
     CHECK(abt::backtrace().empty());
 }
 
+// What a framed coroutine carries (issue 14's memory figures; make bench case 9
+// measures the heap): a regression here costs every suspended coroutine.
+#if ABT_ENABLED && UINTPTR_MAX > 0xFFFFFFFFu
+static_assert(sizeof(abt::detail::frame) <= 152, "a frame grew: every framed coroutine pays it");
+[[maybe_unused]] static void awaiter_size_check() {  // ABT_AWAIT names the function it is in: inside one
+    static_assert(sizeof(decltype(ABT_AWAIT(std::declval<coro::event&>().wait()))) <=
+                      sizeof(decltype(std::declval<coro::event&>().wait())) + sizeof(void*),
+                  "ABT_AWAIT's awaiter keeps one word beyond the inner awaiter");
+}
+#endif
+
 coro::event lambda_gate;
 TEST_CASE("an ABT_AWAIT in an unframed lambda inside a framed block leaves that block's frame running" *
           doctest::skip(!ABT_ENABLED)) {

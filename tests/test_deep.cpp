@@ -182,6 +182,7 @@ struct churning {
     std::atomic<bool> stop{false};
     std::atomic<long> hops{0};
     coro::event finish;
+    std::atomic<unsigned> finish_line{0};  // churn()'s wait for `finish`, once it got there
 
     coro::task<> hop() {
         ABT_FRAMED();
@@ -191,7 +192,7 @@ struct churning {
     coro::task<> churn() {
         ABT_FRAMED();
         while (!stop.load()) co_await ABT_AWAIT(hop());
-        co_await ABT_AWAIT(finish.wait());
+        finish_line = __LINE__; co_await ABT_AWAIT(finish.wait());
     }
     coro::task<> chain(int depth) {
         ABT_FRAMED();
@@ -313,9 +314,14 @@ TEST_CASE("a huge task whose links change while a dump copies it in pieces: neve
                            << " hops");
 
     c.stop = true;
-    REQUIRE(testing::wait_until([&] { return abt::taskdump_tree(false).find("churn") != std::string::npos &&
-                                             abt::taskdump_tree(false).find("hop") == std::string::npos; }));
-    on_stack_of(big_stack, [&] { c.finish.set(); });
+    // Set `finish` only once churn() waits for it: between a hop's end and
+    // churn's resumption the tree already has no hop, and an event set then
+    // would let the chain end on the pool's thread, after this test.
+    REQUIRE(testing::wait_until([&] {
+        const std::string waits_for_finish = "suspended at " + testing::place(__FILE__, c.finish_line.load());
+        return c.finish_line.load() != 0 && abt::taskdump_tree(false).find(waits_for_finish) != std::string::npos;
+    }));
+    on_stack_of(big_stack, [&] { c.finish.set(); });  // the whole chain ends on this big stack
     CHECK(root.done());
 }
 
