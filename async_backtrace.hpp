@@ -2553,6 +2553,16 @@ inline frame* activation_top(frame* f) {
     return f;
 }
 
+/// activation_top of a suspended activation's innermost frame, as its
+/// resumption finds it again: the innermost frame itself, a top (marked at
+/// the suspension), unless an ABT_AWAIT sat in a nested block. Out of line
+/// for that case: the walk's calls would make every resumption's inlined
+/// code save registers.
+ABT_DETAIL_NOINLINE inline frame* nested_activation_top(frame* f) { return activation_top(f); }
+ABT_DETAIL_ALWAYS_INLINE frame* suspended_activation_top(frame* innermost) {
+    return innermost->is_top ? innermost : nested_activation_top(innermost);
+}
+
 /// Sets `wait` of the frames of one activation: `at` on the innermost,
 /// `outer` on the others up to its top. Relaxed: the words point at static
 /// site records, and a dump needs each word whole, not an order among them
@@ -3076,7 +3086,7 @@ ABT_DETAIL_SUSPENSION_PATH void resume_activation(frame* innermost, const char* 
     if (ts.slot_armed) kill_transfers_from(ts.current);
     // The same top as at the suspension: it was marked is_top then, and the
     // frames nested in it are never re-parented.
-    frame* top = activation_top(innermost);
+    frame* top = suspended_activation_top(innermost);
     set_activation_wait(innermost, top, nullptr, nullptr);
     top->resumer = ts.current;
     innermost->resumed_at = here;
