@@ -2,7 +2,7 @@
 // async_backtrace.hpp - a task dump for C++: every live task, suspended ones
 // included, printed as a tree of framed functions with their await sites.
 //
-// Version 0.3.0                                    SPDX-License-Identifier: MIT
+// Version 0.3.1                                    SPDX-License-Identifier: MIT
 // Single header, C++17 (coroutine support: C++20). No dependencies.
 // ============================================================================
 //
@@ -251,7 +251,7 @@
 // ---------------------------------------------------------------------------
 #define ABT_VERSION_MAJOR 0
 #define ABT_VERSION_MINOR 3
-#define ABT_VERSION_PATCH 0
+#define ABT_VERSION_PATCH 1
 #define ABT_VERSION (ABT_VERSION_MAJOR * 10000 + ABT_VERSION_MINOR * 100 + ABT_VERSION_PATCH)
 
 // ---------------------------------------------------------------------------
@@ -376,9 +376,9 @@
 // so that two translation units built with different ABT_ENABLED fail to link
 // instead of silently breaking the one-definition rule.
 #if ABT_ENABLED
-#define ABT_DETAIL_ABI v0_3_0_enabled
+#define ABT_DETAIL_ABI v0_3_1_enabled
 #else
-#define ABT_DETAIL_ABI v0_3_0_disabled
+#define ABT_DETAIL_ABI v0_3_1_disabled
 #endif
 
 // Separate implementation (see CONFIGURATION): with ABT_SEPARATE_IMPLEMENTATION
@@ -1060,15 +1060,17 @@ namespace detail {
 // pushes a *hand-over entry* on the thread's small stack of entries: a
 // pointer to the awaiting frame and a serial, unique in that stack for ever
 // (0: dead). The owner thread pushes, pops and kills its entries with plain
-// stores and relaxed atomics, no lock. The frame records (slot_owner,
-// slot_serial); whoever resumes or destroys it later, on any thread, checks
+// stores and relaxed atomics, no lock. The frame records the entry and its
+// serial (frame::link's hand-over record, which shares its memory with a
+// tentative link's expected coroutine until the frame's first suspension);
+// whoever resumes or destroys it later, on any thread, checks
 // whether the entry still has that serial, and only then takes the lock and
 // kills it with a compare-exchange (a resumption on another thread while
 // await_suspend still runs here; otherwise the entry is long gone and no
 // lock is taken). A frame is attached under an entry's target only under the
 // lock and only while the entry is live, so the target cannot be resumed or
 // freed meanwhile. Stacks are never freed (an ended thread's goes to a pool),
-// so a stale slot_owner still points at valid memory whose serial no longer
+// so a stale record still points at valid memory whose serial no longer
 // matches. A frame created while `current == entry.resumer` attaches under
 // the top entry's frame:
 //   - inline: children started from inside the inner await_suspend (a join).
@@ -1955,9 +1957,9 @@ struct alignas(64) slot_entry {
 /// pops when it is done, so the join's entry applies again to the next child.
 /// Only its thread pushes and pops; other threads only kill entries (see
 /// slot_entry). Stacks are allocated once and never freed: an ended thread's
-/// stack goes to registry::free_slots, so a stale frame::slot_owner always
-/// points at valid memory, and since serials keep counting up in a stack
-/// across its owners, a stale (slot_owner, slot_serial) never matches.
+/// stack goes to registry::free_slots, so a stale hand_over_record's owner
+/// always points at valid memory, and since serials keep counting up in a
+/// stack across its owners, a stale record never matches.
 struct thread_slots {
     static constexpr unsigned capacity = 32;
     slot_entry entries[capacity];
