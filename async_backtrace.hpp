@@ -1042,9 +1042,10 @@ namespace detail {
 // never changes which frames an activation has (a new frame is published
 // first), but `wait` words keep changing on every thread. So a dump reads
 // each task twice: every word under its own sequence lock (`wait_changes`,
-// odd while it changes; a count repeats only after 2^32 changes), all of
-// them, then all of them again. If both reads found the same word and count for every frame, each
-// frame kept its state between its two reads, so all of them held at once
+// odd while it changes; 32 bits, so a count repeats only after 2^31 changes
+// of one word), all of them, then all of them again. If both reads found the
+// same word and count for every frame, each frame kept its state between its
+// two reads, so all of them held at once
 // in between: the tree it prints is one the task really had. A task is
 // running iff some frame of its tree has a null word and is not parked; a
 // task that changes under three double reads in a row is shown as running
@@ -1536,9 +1537,10 @@ struct frame {
     atomic_cell<const frame_site*> wait;
     // Counts changes of `wait`, a sequence lock: odd while one is under way.
     // Written by whoever writes `wait`; lets a dump tell that a task stood
-    // still while it read it (see taskdump: snapshots). 32 bits: a count
-    // comes round again only after 2^31 suspensions of one frame (over 10 s
-    // of nothing else), far longer than the two reads it must tell apart.
+    // still while it read it (see taskdump: snapshots). 32 bits, 2 per
+    // change: a count comes round again only after 2^31 changes, i.e. 2^30
+    // suspensions and resumptions of one frame (over 10 s of nothing else),
+    // far longer than the two reads it must tell apart.
     atomic_cell<change_count> wait_changes;
     // abt::awaiting_task: the task this frame's next suspension waits for
     // (awaits_task, below), valid while wait_changes == awaits_at (that
@@ -2848,8 +2850,8 @@ private:
 /// What an awaiter's await_suspend did, kept in the awaiter for its
 /// await_resume, in one word: 0, nothing (await_ready said yes, or a throw
 /// undid it); the innermost frame it suspended (its activation's top is
-/// found again from it: activation_top); or, when it passed through, the
-/// awaiting coroutine's address with bit 0 set. Frames and coroutine frames
+/// found again from it: suspended_activation_top); or, when it passed
+/// through, the awaiting coroutine's address with bit 0 set. Frames and coroutine frames
 /// both start with a pointer, so neither address has bit 0 set.
 class await_outcome {
 public:

@@ -385,7 +385,6 @@ coro::task<> bare_level1() { co_await bare_level2(); }
 template <class Make>
 std::size_t heap_of_suspended(std::size_t count, Make make) {
     malloc_trim(0);
-    const std::size_t before = heap_in_use();
     std::size_t held = 0;
     {
         std::vector<coro::task<>> tasks;
@@ -397,7 +396,6 @@ std::size_t heap_of_suspended(std::size_t count, Make make) {
         }
         held = heap_in_use() - with_vector;
     }
-    benchmark::DoNotOptimize(before);
     return held;
 }
 
